@@ -1,0 +1,155 @@
+import { z } from 'zod';
+
+/** Booleans from env: "true/1/yes/on" and "false/0/no/off" (zod's coerce.boolean would treat "false" as true). */
+const envBoolean = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes' || v === 'on');
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+
+/**
+ * Every environment variable the product reads, with its default and one line on what it does.
+ * Services parse the whole schema once at boot; the README's configuration table is generated from it.
+ */
+export const ZConfig = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development').describe('Runtime mode.'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level.'),
+
+  // Backing services
+  MONGODB_URI: z
+    .string()
+    .min(1)
+    .default('mongodb://127.0.0.1:27027/selfie')
+    .describe('MongoDB (or FerretDB) connection string, including the database name.'),
+  REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6390').describe('Redis connection URL used by BullMQ.'),
+  REDIS_PREFIX: z.string().min(1).default('selfie').describe('Key prefix for every BullMQ queue.'),
+  S3_ENDPOINT: z.url().default('http://127.0.0.1:7070').describe('S3 endpoint URL (versitygw, MinIO, AWS...).'),
+  S3_REGION: z.string().min(1).default('us-east-1').describe('S3 region; fixed so the client skips location lookups.'),
+  S3_ACCESS_KEY: z.string().min(1).default('selfieadmin').describe('S3 access key id.'),
+  S3_SECRET_KEY: z.string().min(1).default('selfieadmin-secret').describe('S3 secret key.'),
+  S3_BUCKET: z.string().min(3).default('live-photos').describe('Bucket holding uploaded photos (created at start).'),
+  BACKING_TIMEOUT_MS: positiveInt
+    .default(2000)
+    .describe('Time budget for one call to Mongo/Redis/S3 on the request path before answering 503.'),
+
+  // Gateway
+  HOST: z.string().default('127.0.0.1').describe('Interface the gateway listens on.'),
+  PORT: port.default(3000).describe('Gateway HTTP port (0 picks a free port).'),
+  UPLOAD_MIN_BYTES: nonNegativeInt.default(34 * 1024).describe('Smallest accepted decoded image, in bytes.'),
+  UPLOAD_MAX_BYTES: positiveInt.default(4 * 1024 * 1024).describe('Largest accepted decoded image, in bytes.'),
+  UPLOAD_MAX_PIXELS: positiveInt
+    .default(40_000_000)
+    .describe('Largest accepted width x height, against decompression bombs.'),
+  RATE_LIMIT_PER_SECOND: positiveInt
+    .default(10)
+    .describe('Requests per second allowed per API key (shared via Redis).'),
+  DEMO_ENABLED: envBoolean.default(true).describe('Serve the demo page at /demo.'),
+  ADMIN_KEY: z.string().min(16).optional().describe('Key for the queue dashboard at /admin/queues (off when unset).'),
+  LOCAL_API_KEY: z
+    .string()
+    .regex(/^(test|live)_[A-Za-z0-9]{16,}$/)
+    .optional()
+    .describe('If set, an account with this API key is ensured at start (used by the local run command).'),
+
+  // Workers
+  WORKER_CONCURRENCY: positiveInt.default(1).describe('Jobs one stage worker runs at once (inference is CPU-bound).'),
+  STAGE_ATTEMPTS: positiveInt.default(5).describe('Attempts per stage job before it fails for good.'),
+  STAGE_BACKOFF_MS: positiveInt
+    .default(2000)
+    .describe('Base delay of the exponential back-off between stage attempts.'),
+  QUEUE_MAX_WAITING: positiveInt
+    .default(10_000)
+    .describe('Uploads are refused with 503 when this many photos are waiting for the faces stage.'),
+  SWEEPER_INTERVAL_MS: positiveInt
+    .default(60_000)
+    .describe('How often the stuck-work sweeper looks for stalled photos.'),
+  SWEEPER_STALE_AFTER_MS: positiveInt
+    .default(10 * 60_000)
+    .describe('A photo still processing after this long with no live job is re-enqueued.'),
+  SWEEPER_MAX_REQUEUES: positiveInt.default(3).describe('Re-enqueues before a stalled photo is failed.'),
+
+  // Inspection thresholds
+  FACE_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.5).describe('Detector score for a face to count.'),
+  POSE_MAX_YAW: z.coerce.number().min(0).max(90).default(25).describe('Largest accepted |yaw| in degrees.'),
+  POSE_MAX_PITCH: z.coerce.number().min(0).max(90).default(25).describe('Largest accepted |pitch| in degrees.'),
+  POSE_MAX_ROLL: z.coerce.number().min(0).max(90).default(25).describe('Largest accepted |roll| in degrees.'),
+  FACE_MIN_HEIGHT_RATIO: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.15)
+    .describe('Smallest face box height as a share of image height.'),
+  FACE_MIN_HEIGHT_PX: nonNegativeInt.default(112).describe('Smallest face box height in pixels.'),
+  LIVENESS_THRESHOLD: z.coerce
+    .number()
+    .min(0)
+    .max(100)
+    .default(50)
+    .describe('livenessCheckScore below this is SPOOF_SUSPECTED.'),
+
+  // Webhooks
+  WEBHOOK_TIMEOUT_MS: positiveInt.default(15_000).describe('A delivery not answered 2xx within this time failed.'),
+  WEBHOOK_MAX_ATTEMPTS: positiveInt.default(10).describe('Attempts before a webhook is disabled.'),
+  WEBHOOK_BACKOFF_MS: positiveInt.default(60_000).describe('First retry delay; doubles on each attempt.'),
+  WEBHOOK_ALLOW_PRIVATE: envBoolean
+    .default(false)
+    .describe('Allow webhook URLs that resolve to loopback or private addresses.'),
+
+  // Shutdown
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(20_000).describe('Outer limit for a graceful shutdown before exit.'),
+});
+
+export type TConfig = z.infer<typeof ZConfig>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: { variable: string; message: string }[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses configuration from an env-like record (defaults to process.env). Throws ConfigError naming each bad variable. */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Partial<TConfig> = {},
+): TConfig {
+  const input: Record<string, unknown> = {};
+  for (const key of Object.keys(ZConfig.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') input[key] = value;
+  }
+  const parsed = ZConfig.safeParse({ ...input, ...overrides });
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({ variable: String(issue.path[0] ?? '(root)'), message: issue.message })),
+    );
+  }
+  return parsed.data;
+}
+
+/** For entrypoints: parse config or print a clear message and exit 1. */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): TConfig {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+/** Names and descriptions of every variable, for the README table and the compose check. */
+export function describeConfig(): { name: string; default: string; description: string }[] {
+  return Object.entries(ZConfig.shape).map(([name, schema]) => {
+    const parsed = (schema as z.ZodType).safeParse(undefined);
+    const def = parsed.success && parsed.data !== undefined ? String(parsed.data) : '';
+    return { name, default: def, description: (schema as z.ZodType).description ?? '' };
+  });
+}

@@ -1,0 +1,2 @@
+export * from './inspections.js';
+export * from './jobs.js';

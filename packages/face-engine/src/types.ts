@@ -1,0 +1,168 @@
+/**
+ * Public types of the face engine. Everything that crosses a process boundary (DetectedFace, StageInspection)
+ * is plain JSON: numbers, strings, booleans, arrays and plain objects only.
+ */
+
+export type StageResult = 'clear' | 'attention' | 'not_processed';
+
+export type StageInspection = {
+  result: StageResult;
+  breakdown: Record<string, unknown>;
+  reasons: string[];
+};
+
+export type StageOutcome = { inspection: StageInspection; ms: number };
+
+/** A box in pixels of the oriented analysis image, or as ratios (0..1) of that image's size. */
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export type Point2 = [number, number];
+
+/** Landmarks (pixels of the oriented analysis image) that later stages need. */
+export interface FaceLandmarks {
+  leftEye: Point2[];
+  rightEye: Point2[];
+  leftIris: Point2[];
+  rightIris: Point2[];
+  nose: Point2[];
+  lips: Point2[];
+  faceOval: Point2[];
+  /** Bounding box of every mesh keypoint (tight face extent). */
+  meshBox: Box;
+}
+
+export interface DetectedFace {
+  /** Box in pixels of the oriented analysis image (see DecodedImage.width/height). */
+  boxPixels: Box;
+  /** Box as ratios of the analysis image size. */
+  box: Box;
+  /** Box in pixels of the original (EXIF-oriented, full resolution) image. */
+  boxOriginalPixels: Box;
+  /** 0-100 */
+  confidence: number;
+  /** Detector (box) and mesh scores, 0..1. */
+  boxScore: number;
+  meshScore: number;
+  /** Degrees; see orientation.ts for the sign convention. Null when the mesh was not available. */
+  angles: { yaw: number; pitch: number; roll: number } | null;
+  landmarks: FaceLandmarks | null;
+  /** Gesture strings human produced for this face (e.g. "blink left eye"). */
+  gestures: string[];
+  /** human's own antispoof ("real") and liveness ("live") scores, 0..1, when computed. */
+  humanReal: number | null;
+  humanLive: number | null;
+  /** Which detection pass found the face: 1 = default, 2 = low-confidence rescue pass. */
+  pass: 1 | 2;
+}
+
+export interface DecodedImage {
+  /** Size of the oriented analysis image (long side <= maxAnalysisSide). */
+  width: number;
+  height: number;
+  /** Size of the oriented original image. */
+  originalWidth: number;
+  originalHeight: number;
+  /** analysis pixels = original pixels * scale (scale <= 1). */
+  scale: number;
+  /** RGB, 3 bytes per pixel, row-major, width*height*3 bytes. */
+  data: Uint8Array;
+  /** EXIF orientation tag found in the file (1 when absent). */
+  exifOrientation: number;
+  format: string;
+}
+
+export interface FacesOutcome {
+  inspection: StageInspection;
+  faces: DetectedFace[];
+  ms: number;
+}
+
+/**
+ * Every threshold of the four inspections, with documented defaults in DEFAULT_THRESHOLDS.
+ * Scores are 0-100 unless stated otherwise.
+ */
+export interface InspectionThresholds {
+  // ---- faces analysis ----
+  /** Face detector confidence (0..1) of the first, normal pass. */
+  faceMinConfidence: number;
+  /** Detector confidence (0..1) of the rescue pass that only runs when the first pass finds no face. */
+  faceRescueMinConfidence: number;
+  /** Rescue-pass faces must also have a face-mesh score (0..1) at least this high. */
+  faceRescueMinMeshScore: number;
+  /** Maximum faces counted. */
+  faceMaxDetected: number;
+  /** Faces smaller than this fraction of the largest face are ignored (background blur / reflections). */
+  faceMinRelativeSize: number;
+
+  // ---- obstruction ----
+  /** Obstruction score (0-100) at or above which a region is reported covered. */
+  obstructionMinScore: number;
+  /** Lower-face (mouth/nose) "non-skin" score needed to call a mask/covering. */
+  maskMinScore: number;
+  /** Eye-region darkness score needed to call sunglasses. */
+  sunglassesMinScore: number;
+
+  // ---- orientation ----
+  maxYawDeg: number;
+  maxPitchDeg: number;
+  maxRollDeg: number;
+  /** Face box height / image height. */
+  minFaceHeightRatio: number;
+  /** Face box height in original-image pixels. */
+  minFaceHeightPx: number;
+  /** Allowed part of the face box outside the image before FACE_CROPPED (fraction of box size). */
+  maxFaceOutsideRatio: number;
+  /** Report EYES_CLOSED when both eyes are closed (human's blink gestures). */
+  detectEyesClosed: boolean;
+
+  // ---- liveness ----
+  /** livenessCheckScore (0-100) below which the photo is SPOOF_SUSPECTED. */
+  livenessMinScore: number;
+}
+
+export const DEFAULT_THRESHOLDS: Readonly<InspectionThresholds> = Object.freeze({
+  faceMinConfidence: 0.5,
+  faceRescueMinConfidence: 0.3,
+  faceRescueMinMeshScore: 0.5,
+  faceMaxDetected: 20,
+  faceMinRelativeSize: 0.0,
+
+  obstructionMinScore: 50,
+  maskMinScore: 50,
+  sunglassesMinScore: 50,
+
+  maxYawDeg: 25,
+  maxPitchDeg: 25,
+  maxRollDeg: 25,
+  minFaceHeightRatio: 0.15,
+  minFaceHeightPx: 112,
+  maxFaceOutsideRatio: 0.1,
+  detectEyesClosed: false,
+
+  livenessMinScore: 50,
+});
+
+export interface FaceEngineInfo {
+  backend: string;
+  engine: string;
+  versions: Record<string, string>;
+}
+
+export interface FaceEngine {
+  info: FaceEngineInfo;
+  thresholds: InspectionThresholds;
+  dispose(): Promise<void>;
+}
+
+export interface CreateFaceEngineOptions {
+  thresholds?: Partial<InspectionThresholds>;
+  /** Folder holding the MiniFASNet safetensors files (defaults to the package's models/minifasnet). */
+  modelsDir?: string;
+  /** Log function for backend / model information (default: none). */
+  log?: (msg: string) => void;
+}

@@ -1,0 +1,68 @@
+import { ZFinalizeJob, ZStageJob, ZSweepJob, ZWebhookJob } from '@selfie/contracts';
+import type { JobsOptions } from 'bullmq';
+import type { z } from 'zod';
+
+interface QueueSpec<S extends z.ZodType> {
+  /** Queue name in Redis (no ':' — BullMQ uses it as a separator). */
+  name: string;
+  /** The one job name this queue carries. */
+  job: string;
+  payload: S;
+  /** Defaults for every job added to the queue; attempts/backoff may be overridden from config. */
+  options: JobsOptions;
+}
+
+function spec<S extends z.ZodType>(s: QueueSpec<S>): QueueSpec<S> {
+  return s;
+}
+
+const stageOptions: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 2000, jitter: 0.5 },
+  removeOnComplete: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};
+
+/** Every queue and job in the product, with its payload schema and retry options. */
+export const QUEUES = {
+  faces: spec({ name: 'stage-faces', job: 'inspect-faces', payload: ZStageJob, options: stageOptions }),
+  obstruction: spec({
+    name: 'stage-obstruction',
+    job: 'inspect-obstruction',
+    payload: ZStageJob,
+    options: stageOptions,
+  }),
+  orientation: spec({
+    name: 'stage-orientation',
+    job: 'inspect-orientation',
+    payload: ZStageJob,
+    options: stageOptions,
+  }),
+  liveness: spec({ name: 'stage-liveness', job: 'inspect-liveness', payload: ZStageJob, options: stageOptions }),
+  finalize: spec({ name: 'finalize', job: 'finalize', payload: ZFinalizeJob, options: stageOptions }),
+  webhooks: spec({
+    name: 'webhooks',
+    job: 'deliver',
+    payload: ZWebhookJob,
+    options: {
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 60_000 },
+      removeOnComplete: { age: 7 * 24 * 3600 },
+      removeOnFail: { age: 30 * 24 * 3600 },
+    },
+  }),
+  sweeper: spec({
+    name: 'sweeper',
+    job: 'sweep',
+    payload: ZSweepJob,
+    options: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } },
+  }),
+} as const;
+
+export type QueueKey = keyof typeof QUEUES;
+export type JobPayload<K extends QueueKey> = z.infer<(typeof QUEUES)[K]['payload']>;
+
+/** Deterministic job ids (`<photoId>-<stage>`): re-adding the same work is a no-op, never a duplicate. */
+export function jobId(photoId: string, key: QueueKey): string {
+  return `${photoId}-${key}`;
+}

@@ -1,0 +1,47 @@
+import { type Job, type Processor, Queue, QueueEvents, Worker, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { type JobPayload, QUEUES, type QueueKey } from './catalogue.js';
+
+export type { Job } from 'bullmq';
+export { DelayedError, FlowProducer, Queue, UnrecoverableError, WaitingChildrenError, Worker } from 'bullmq';
+export { type JobPayload, jobId, QUEUES, type QueueKey } from './catalogue.js';
+export { createRedisClient } from './redis.js';
+
+export interface QueueContext {
+  connection: Redis;
+  prefix: string;
+}
+
+export function createQueue<K extends QueueKey>(key: K, ctx: QueueContext): Queue<JobPayload<K>> {
+  const q = QUEUES[key];
+  return new Queue<JobPayload<K>>(q.name, {
+    connection: ctx.connection,
+    prefix: ctx.prefix,
+    defaultJobOptions: q.options,
+  });
+}
+
+/** A worker whose processor receives payloads already validated against the catalogue's schema. */
+export function createWorker<K extends QueueKey, R>(
+  key: K,
+  ctx: QueueContext,
+  handler: (payload: JobPayload<K>, job: Job<JobPayload<K>>) => Promise<R>,
+  options: Partial<WorkerOptions> = {},
+): Worker<JobPayload<K>, R> {
+  const q = QUEUES[key];
+  const processor: Processor<JobPayload<K>, R> = async (job) => {
+    if (job.name !== q.job) throw new Error(`queue ${q.name} has no handler for job '${job.name}'`);
+    const payload = q.payload.parse(job.data) as JobPayload<K>;
+    return handler(payload, job);
+  };
+  return new Worker<JobPayload<K>, R>(q.name, processor, {
+    connection: ctx.connection,
+    prefix: ctx.prefix,
+    concurrency: 1,
+    ...options,
+  });
+}
+
+export function createQueueEvents(key: QueueKey, ctx: QueueContext): QueueEvents {
+  return new QueueEvents(QUEUES[key].name, { connection: ctx.connection, prefix: ctx.prefix });
+}

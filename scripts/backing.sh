@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Backing services (Redis, MongoDB-compatible FerretDB, S3-compatible versitygw) for local runs and tests.
+#
+#   scripts/backing.sh up       start all three on loopback (idempotent); uses `docker compose` when an engine answers
+#   scripts/backing.sh down     stop them (no stray processes left)
+#   scripts/backing.sh status   show what runs
+#   scripts/backing.sh env      print the connection environment (eval "$(scripts/backing.sh env)")
+#
+# Native mode keeps binaries in .tools/bin and data under .data/ (both git-ignored). Ports can be moved with
+# SELFIE_REDIS_PORT, SELFIE_MONGO_PORT and SELFIE_S3_PORT.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools/bin"
+DATA="${SELFIE_DATA_DIR:-$ROOT/.data}"
+RUN="$DATA/run"
+REDIS_PORT="${SELFIE_REDIS_PORT:-6390}"
+MONGO_PORT="${SELFIE_MONGO_PORT:-27027}"
+S3_PORT="${SELFIE_S3_PORT:-7070}"
+S3_ACCESS_KEY="${SELFIE_S3_ACCESS_KEY:-selfieadmin}"
+S3_SECRET_KEY="${SELFIE_S3_SECRET_KEY:-selfieadmin-secret}"
+FERRETDB_MODULE_DIR="$ROOT/tools/ferretdb"
+VERSITYGW_VERSION="v1.7.0"
+
+log() { printf '[backing] %s\n' "$*" >&2; }
+
+docker_available() {
+  [ "${SELFIE_BACKING:-}" = "native" ] && return 1
+  [ "${SELFIE_BACKING:-}" = "docker" ] && return 0
+  command -v docker >/dev/null 2>&1 && timeout 5 docker info >/dev/null 2>&1
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && exec 3>&- 3<&-; }
+
+wait_port() { # name port seconds
+  local name=$1 port=$2 deadline=$((SECONDS + $3))
+  until port_open "$port"; do
+    if [ $SECONDS -ge $deadline ]; then
+      log "$name did not open port $port; last log lines:"
+      tail -n 20 "$RUN/$name.log" >&2 || true
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+pid_alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+ensure_redis() {
+  if ! command -v redis-server >/dev/null 2>&1; then
+    log "installing redis-server from Debian"
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+  fi
+}
+
+ensure_go_binaries() {
+  mkdir -p "$TOOLS"
+  export GOBIN="$TOOLS" GOFLAGS="${GOFLAGS:-} -mod=mod" GOTOOLCHAIN=local
+  if [ ! -x "$TOOLS/ferretdb" ]; then
+    log "building FerretDB v1.24.2 through tools/ferretdb (cold build takes a few minutes)"
+    (cd "$FERRETDB_MODULE_DIR" && go install .)
+  fi
+  if [ ! -x "$TOOLS/versitygw" ]; then
+    log "building versitygw $VERSITYGW_VERSION (cold build takes a few minutes)"
+    (cd "$ROOT" && go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION")
+  fi
+}
+
+start_proc() { # name port command...
+  local name=$1 port=$2; shift 2
+  if pid_alive "$name" && port_open "$port"; then
+    log "$name already running (pid $(cat "$RUN/$name.pid"), port $port)"
+    return 0
+  fi
+  if port_open "$port"; then
+    log "port $port is taken by another process; set SELFIE_${name^^}_PORT to move $name"
+    return 1
+  fi
+  # setsid puts the service in its own session so it outlives the shell that started it.
+  setsid "$@" >>"$RUN/$name.log" 2>&1 < /dev/null &
+  echo $! >"$RUN/$name.pid"
+  wait_port "$name" "$port" 60
+  log "$name up on 127.0.0.1:$port"
+}
+
+native_up() {
+  ensure_redis
+  ensure_go_binaries
+  mkdir -p "$RUN" "$DATA/redis" "$DATA/ferretdb" "$DATA/s3" "$DATA/s3-meta"
+  start_proc redis "$REDIS_PORT" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$DATA/redis" \
+    --save "" --appendonly yes --maxmemory-policy noeviction --protected-mode yes --daemonize no
+  start_proc mongo "$MONGO_PORT" "$TOOLS/ferretdb" -listen "127.0.0.1:$MONGO_PORT" -data "$DATA/ferretdb"
+  start_proc s3 "$S3_PORT" env ROOT_ACCESS_KEY="$S3_ACCESS_KEY" ROOT_SECRET_KEY="$S3_SECRET_KEY" \
+    "$TOOLS/versitygw" --port "127.0.0.1:$S3_PORT" posix "$DATA/s3"
+}
+
+stop_proc() {
+  local name=$1 pid
+  [ -f "$RUN/$name.pid" ] || return 0
+  pid=$(cat "$RUN/$name.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    log "$name stopped"
+  fi
+  rm -f "$RUN/$name.pid"
+}
+
+native_down() { for n in s3 mongo redis; do stop_proc "$n"; done; }
+
+native_status() {
+  local rc=0
+  for n in redis mongo s3; do
+    if pid_alive "$n"; then echo "$n: running (pid $(cat "$RUN/$n.pid"))"; else echo "$n: stopped"; rc=3; fi
+  done
+  return $rc
+}
+
+compose() { docker compose -f "$ROOT/docker-compose.yml" "$@"; }
+
+print_env() {
+  cat <<EOF
+export REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+export MONGODB_URI=mongodb://127.0.0.1:$MONGO_PORT/selfie
+export S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+export S3_ACCESS_KEY=$S3_ACCESS_KEY
+export S3_SECRET_KEY=$S3_SECRET_KEY
+EOF
+}
+
+cmd="${1:-status}"
+if docker_available; then
+  # With an engine the compose file publishes the same ports, so `env` stays valid.
+  case "$cmd" in
+    up) compose up -d --wait redis mongo s3 ;;
+    down) compose stop redis mongo s3 ;;
+    status) compose ps redis mongo s3 ;;
+    env) print_env ;;
+    *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+  esac
+  exit 0
+fi
+
+case "$cmd" in
+  up) native_up ;;
+  down) native_down ;;
+  status) native_status ;;
+  env) print_env ;;
+  build) ensure_redis; ensure_go_binaries ;;
+  *) echo "usage: $0 up|down|status|env|build" >&2; exit 2 ;;
+esac
