@@ -57,15 +57,21 @@ ensure_redis() {
 
 ensure_go_binaries() {
   mkdir -p "$TOOLS"
-  export GOBIN="$TOOLS" GOFLAGS="${GOFLAGS:-} -mod=mod" GOTOOLCHAIN=local
+  export GOBIN="$TOOLS" GOTOOLCHAIN=local
+  local pids=()
+  # Cold builds take minutes each; run them side by side.
   if [ ! -x "$TOOLS/ferretdb" ]; then
     log "building FerretDB v1.24.2 through tools/ferretdb (cold build takes a few minutes)"
-    (cd "$FERRETDB_MODULE_DIR" && go install .)
+    (cd "$FERRETDB_MODULE_DIR" && go install .) &
+    pids+=($!)
   fi
   if [ ! -x "$TOOLS/versitygw" ]; then
     log "building versitygw $VERSITYGW_VERSION (cold build takes a few minutes)"
-    (cd "$ROOT" && go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION")
+    (cd "$ROOT" && go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION") &
+    pids+=($!)
   fi
+  local pid
+  for pid in "${pids[@]}"; do wait "$pid"; done
 }
 
 start_proc() { # name port command...
