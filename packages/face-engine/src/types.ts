@@ -23,6 +23,37 @@ export interface Box {
 
 export type Point2 = [number, number];
 
+/** MediaPipe face-mesh (468 points) indices of the named keypoints carried in DetectedFace.landmarks.points. */
+export const KEYPOINT_INDEX = {
+  top: 10,
+  forehead: 151,
+  glabella: 9,
+  noseBridge: 6,
+  noseTip: 1,
+  noseBottom: 2,
+  upperLip: 0,
+  lowerLip: 17,
+  mouthRight: 61,
+  mouthLeft: 291,
+  chinUpper: 199,
+  chin: 152,
+  rightEyeOuter: 33,
+  rightEyeInner: 133,
+  leftEyeInner: 362,
+  leftEyeOuter: 263,
+  rightEyeTop: 159,
+  rightEyeBottom: 145,
+  leftEyeTop: 386,
+  leftEyeBottom: 374,
+  rightUpperCheek: 118,
+  leftUpperCheek: 347,
+  rightLowerCheek: 207,
+  leftLowerCheek: 427,
+  rightFaceEdge: 234,
+  leftFaceEdge: 454,
+} as const;
+export type KeypointName = keyof typeof KEYPOINT_INDEX;
+
 /** Landmarks (pixels of the oriented analysis image) that later stages need. */
 export interface FaceLandmarks {
   leftEye: Point2[];
@@ -32,7 +63,9 @@ export interface FaceLandmarks {
   nose: Point2[];
   lips: Point2[];
   faceOval: Point2[];
-  /** Bounding box of every mesh keypoint (tight face extent). */
+  /** Named single mesh keypoints (MediaPipe face-mesh indices in KEYPOINT_INDEX). */
+  points: Record<KeypointName, Point2>;
+  /** Bounding box of every mesh keypoint (tight face extent; may reach outside the image). */
   meshBox: Box;
 }
 
@@ -92,6 +125,10 @@ export interface InspectionThresholds {
   faceMinConfidence: number;
   /** Detector confidence (0..1) of the rescue pass that only runs when the first pass finds no face. */
   faceRescueMinConfidence: number;
+  /** Borders tried in turn by the rescue pass, as fractions of the long side added on every side (close-ups need context). */
+  faceRescuePaddings: number[];
+  /** Rescue-pass faces must have a detector score (0..1) at least this high. */
+  faceRescueMinBoxScore: number;
   /** Rescue-pass faces must also have a face-mesh score (0..1) at least this high. */
   faceRescueMinMeshScore: number;
   /** Maximum faces counted. */
@@ -106,6 +143,12 @@ export interface InspectionThresholds {
   maskMinScore: number;
   /** Eye-region darkness score needed to call sunglasses. */
   sunglassesMinScore: number;
+  /** Face-mesh confidence (0..1) below which part of the face is considered hidden (fully visible faces score >= 0.99). */
+  meshOccludedBelow: number;
+  /** Allow the (slow, ~110 ms) hand detector on doubtful faces. */
+  handCheck: boolean;
+  /** Run the (slow) hand detector when the face-mesh confidence (0..1) is below this, or the mouth looks doubtful. */
+  handCheckBelowMeshScore: number;
 
   // ---- orientation ----
   maxYawDeg: number;
@@ -129,12 +172,17 @@ export const DEFAULT_THRESHOLDS: Readonly<InspectionThresholds> = Object.freeze(
   faceMinConfidence: 0.5,
   faceRescueMinConfidence: 0.3,
   faceRescueMinMeshScore: 0.5,
+  faceRescuePaddings: [0.15, 0.3],
+  faceRescueMinBoxScore: 0.5,
   faceMaxDetected: 20,
   faceMinRelativeSize: 0.0,
 
   obstructionMinScore: 50,
   maskMinScore: 50,
   sunglassesMinScore: 50,
+  handCheckBelowMeshScore: 0.9,
+  meshOccludedBelow: 0.975,
+  handCheck: true,
 
   maxYawDeg: 25,
   maxPitchDeg: 25,
