@@ -10,7 +10,8 @@ const END = '<!-- config-table:end -->';
 
 export function renderConfigTable(): string {
   const rows = describeConfig().map(
-    (v) => `| \`${v.name}\` | ${v.default === '' ? '—' : `\`${v.default}\``} | ${v.description.replaceAll('|', '\\|')} |`,
+    (v) =>
+      `| \`${v.name}\` | ${v.default === '' ? '—' : `\`${v.default}\``} | ${v.description.replaceAll('|', '\\|')} |`,
   );
   return [START, '| Variable | Default | What it does |', '| --- | --- | --- |', ...rows, END].join('\n');
 }

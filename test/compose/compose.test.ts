@@ -1,19 +1,10 @@
-/**
- * Static checks of docker-compose.yml, docker/Dockerfile and .dockerignore, for machines without a Docker engine.
- * Nothing here builds or starts a container; the one behaviour test runs the workers' healthcheck script against
- * the Redis the test suite already uses.
- */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { builtinModules } from 'node:module';
-import net from 'node:net';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { loadConfig, ZConfig } from '@selfie/config';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 
-const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '../..');
 const read = (relative: string) => fs.readFileSync(path.join(root, relative), 'utf8');
 
@@ -52,7 +43,7 @@ const backingServices = serviceNames.filter((name) => services[name]?.build === 
 
 /**
  * Services allowed to run without a healthcheck, each with the reason. Empty: every service has one
- * (s3 uses versitygw's --health endpoint through busybox wget; workers use docker/redis-ping.mjs).
+ * (s3 uses versitygw's --health endpoint through busybox wget; workers their metrics server's /readyz).
  */
 const NO_HEALTHCHECK: Record<string, string> = {};
 
@@ -606,39 +597,12 @@ describe('.dockerignore', () => {
   );
 });
 
-describe('docker/redis-ping.mjs (healthcheck of the services without HTTP)', () => {
-  const script = path.join(root, 'docker/redis-ping.mjs');
-  const ping = async (url: string) => {
-    try {
-      await run(process.execPath, [script, url], { timeout: 10_000 });
-      return 0;
-    } catch (err) {
-      return (err as { code?: number }).code ?? -1;
-    }
-  };
-
-  it('is the healthcheck of every app service but the gateway, at the path the image puts it', () => {
+describe('worker healthchecks', () => {
+  it('ask every app service but the gateway for /readyz on its metrics port', () => {
+    const port = String(ZConfig.shape.METRICS_PORT.parse(undefined));
     for (const name of appServices.filter((n) => n !== 'gateway')) {
-      expect(services[name]?.healthcheck?.test, name).toEqual(['CMD', 'node', '/app/docker/redis-ping.mjs']);
+      const test = services[name]?.healthcheck?.test ?? [];
+      expect([test].flat().join(' '), name).toContain(`http://127.0.0.1:${port}/readyz`);
     }
-    expect(contextCopySources(stages.find((s) => s.name === 'sources') as Stage)).toContain('docker/redis-ping.mjs');
-  });
-
-  it('exits 0 when Redis answers PONG', async () => {
-    expect(await ping(inject('backing').redisUrl)).toBe(0);
-  });
-
-  it('exits 1 when nothing listens on the port', async () => {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    expect(await ping(`redis://127.0.0.1:${port}`)).toBe(1);
-  });
-
-  it('exits 1 when Redis answers with an error (here: AUTH refused)', async () => {
-    const url = new URL(inject('backing').redisUrl);
-    url.password = 'not-the-password';
-    expect(await ping(url.toString())).toBe(1);
   });
 });

@@ -34,7 +34,7 @@ export const ZConfig = z.object({
   S3_SECRET_KEY: z.string().min(1).default('selfieadmin-secret').describe('S3 secret key.'),
   S3_BUCKET: z.string().min(3).default('live-photos').describe('Bucket holding uploaded photos (created at start).'),
   BACKING_TIMEOUT_MS: positiveInt
-    .default(2000)
+    .default(1500)
     .describe('Time budget for one call to Mongo/Redis/S3 on the request path before answering 503.'),
 
   // Gateway
@@ -48,6 +48,9 @@ export const ZConfig = z.object({
   RATE_LIMIT_PER_SECOND: positiveInt
     .default(10)
     .describe('Requests per second allowed per API key (shared via Redis).'),
+  AUTH_CACHE_TTL_MS: nonNegativeInt
+    .default(2000)
+    .describe('How long a verified API key is cached in the gateway (0 = check Mongo on every request).'),
   DEMO_ENABLED: envBoolean.default(true).describe('Serve the demo page at /demo.'),
   ADMIN_KEY: z.string().min(16).optional().describe('Key for the queue dashboard at /admin/queues (off when unset).'),
   LOCAL_API_KEY: z
@@ -65,6 +68,16 @@ export const ZConfig = z.object({
   QUEUE_MAX_WAITING: positiveInt
     .default(10_000)
     .describe('Uploads are refused with 503 when this many photos are waiting for the faces stage.'),
+  STAGE_LOCK_DURATION_MS: positiveInt
+    .default(60_000)
+    .describe(
+      'Lock on an active stage job, renewed at half this period; a killed worker frees its job after this long.',
+    ),
+  STAGE_STALLED_INTERVAL_MS: positiveInt
+    .default(30_000)
+    .describe('How often workers look for jobs whose lock expired (stalled) and put them back in the queue.'),
+  FINALIZER_CONCURRENCY: positiveInt.default(4).describe('Finalize jobs one finalizer runs at once (I/O-bound).'),
+  WEBHOOK_CONCURRENCY: positiveInt.default(10).describe('Webhook deliveries one dispatcher runs at once.'),
   SWEEPER_INTERVAL_MS: positiveInt
     .default(60_000)
     .describe('How often the stuck-work sweeper looks for stalled photos.'),
@@ -72,6 +85,12 @@ export const ZConfig = z.object({
     .default(10 * 60_000)
     .describe('A photo still processing after this long with no live job is re-enqueued.'),
   SWEEPER_MAX_REQUEUES: positiveInt.default(3).describe('Re-enqueues before a stalled photo is failed.'),
+
+  // Metrics and health (workers)
+  METRICS_PORT: port
+    .default(9464)
+    .describe("Port of a worker process's /metrics, /healthz and /readyz server (0 turns it off)."),
+  METRICS_HOST: z.string().default('127.0.0.1').describe('Interface the worker metrics server listens on.'),
 
   // Inspection thresholds
   FACE_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.5).describe('Detector score for a face to count.'),
@@ -95,7 +114,9 @@ export const ZConfig = z.object({
   // Webhooks
   WEBHOOK_TIMEOUT_MS: positiveInt.default(15_000).describe('A delivery not answered 2xx within this time failed.'),
   WEBHOOK_MAX_ATTEMPTS: positiveInt.default(10).describe('Attempts before a webhook is disabled.'),
-  WEBHOOK_BACKOFF_MS: positiveInt.default(60_000).describe('First retry delay; doubles on each attempt.'),
+  WEBHOOK_BACKOFF_MS: positiveInt
+    .default(60_000)
+    .describe('First retry delay; then x2, x8 (as ComplyCube: 60 s, 120 s, 480 s) and doubling after that.'),
   WEBHOOK_ALLOW_PRIVATE: envBoolean
     .default(false)
     .describe('Allow webhook URLs that resolve to loopback or private addresses.'),

@@ -1,2 +1,38 @@
 export { type Connection, type Model, Schema, Types } from 'mongoose';
+export {
+  type AccountDoc,
+  AccountRepository,
+  API_KEY_PATTERN,
+  type ApiKeyDoc,
+  type AuthenticatedKey,
+  generateApiKey,
+  hashApiKey,
+  randomAlphanumeric,
+} from './accounts.js';
+export { type ClientDoc, type ClientListFilter, ClientRepository } from './clients.js';
 export { connectMongo, pingMongo } from './connection.js';
+export { type EventDoc, EventRepository, toEventEnvelope } from './events.js';
+export {
+  type CompleteInput,
+  type LivePhotoDoc,
+  LivePhotoRepository,
+  type NewLivePhoto,
+} from './live-photos.js';
+export {
+  type DateRange,
+  dateRangeFilter,
+  findPage,
+  modelOn,
+  type Page,
+  type PageRequest,
+  toObjectId,
+} from './models.js';
+export {
+  PipelineRepository,
+  type PipelineStateDoc,
+  type StageResult,
+  type StageResultDoc,
+} from './pipeline-repository.js';
+export { createRepositories, type Repositories } from './repositories.js';
+export { type DeliveryAttempt, type WebhookDeliveryDoc, WebhookDeliveryRepository } from './webhook-deliveries.js';
+export { type WebhookDoc, type WebhookListFilter, WebhookRepository } from './webhooks.js';

@@ -2,6 +2,9 @@ import { ZFinalizeJob, ZStageJob, ZSweepJob, ZWebhookJob } from '@selfie/contrac
 import type { JobsOptions } from 'bullmq';
 import type { z } from 'zod';
 
+/** Name of the custom back-off strategy webhook jobs use; workers of the `webhooks` queue must register it. */
+export const WEBHOOK_BACKOFF_TYPE = 'complycube';
+
 interface QueueSpec<S extends z.ZodType> {
   /** Queue name in Redis (no ':' — BullMQ uses it as a separator). */
   name: string;
@@ -46,7 +49,8 @@ export const QUEUES = {
     payload: ZWebhookJob,
     options: {
       attempts: 10,
-      backoff: { type: 'exponential', delay: 60_000 },
+      // Custom strategy (see webhookBackoffDelay); only the webhook dispatcher consumes this queue and defines it.
+      backoff: { type: WEBHOOK_BACKOFF_TYPE, delay: 60_000 },
       removeOnComplete: { age: 7 * 24 * 3600 },
       removeOnFail: { age: 30 * 24 * 3600 },
     },
@@ -65,4 +69,41 @@ export type JobPayload<K extends QueueKey> = z.infer<(typeof QUEUES)[K]['payload
 /** Deterministic job ids (`<photoId>-<stage>`): re-adding the same work is a no-op, never a duplicate. */
 export function jobId(photoId: string, key: QueueKey): string {
   return `${photoId}-${key}`;
+}
+
+/** The retry knobs of the configuration (structural, so this package needs no dependency on @selfie/config). */
+export interface RetryConfig {
+  STAGE_ATTEMPTS: number;
+  STAGE_BACKOFF_MS: number;
+  WEBHOOK_MAX_ATTEMPTS: number;
+  WEBHOOK_BACKOFF_MS: number;
+}
+
+/** A queue's job options with attempts and back-off taken from configuration instead of the catalogue defaults. */
+export function jobOptions(key: QueueKey, retry?: RetryConfig): JobsOptions {
+  const base = QUEUES[key].options;
+  if (!retry) return base;
+  if (key === 'webhooks') {
+    return {
+      ...base,
+      attempts: retry.WEBHOOK_MAX_ATTEMPTS,
+      backoff: { type: WEBHOOK_BACKOFF_TYPE, delay: retry.WEBHOOK_BACKOFF_MS },
+    };
+  }
+  if (key === 'sweeper') return base;
+  return {
+    ...base,
+    attempts: retry.STAGE_ATTEMPTS,
+    backoff: { type: 'exponential', delay: retry.STAGE_BACKOFF_MS, jitter: 0.5 },
+  };
+}
+
+/**
+ * Delay before webhook retry number `attemptsMade` (1 = first retry). ComplyCube documents 60 s, 120 s, 480 s "and so
+ * forth": x1, x2, x8 of the base, then doubling, capped at one day so ten attempts span about 17 hours.
+ */
+export function webhookBackoffDelay(attemptsMade: number, baseMs: number): number {
+  const n = Math.max(1, attemptsMade);
+  const factor = n < 3 ? 2 ** (n - 1) : 2 ** n;
+  return Math.min(factor * baseMs, 24 * 3600_000);
 }

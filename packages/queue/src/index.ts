@@ -1,10 +1,19 @@
 import { type Job, type Processor, Queue, QueueEvents, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { type JobPayload, QUEUES, type QueueKey } from './catalogue.js';
+import { type JobPayload, jobOptions, QUEUES, type QueueKey, type RetryConfig } from './catalogue.js';
 
-export type { Job } from 'bullmq';
+export type { FlowJob, Job, JobsOptions } from 'bullmq';
 export { DelayedError, FlowProducer, Queue, UnrecoverableError, WaitingChildrenError, Worker } from 'bullmq';
-export { type JobPayload, jobId, QUEUES, type QueueKey } from './catalogue.js';
+export {
+  type JobPayload,
+  jobId,
+  jobOptions,
+  QUEUES,
+  type QueueKey,
+  type RetryConfig,
+  WEBHOOK_BACKOFF_TYPE,
+  webhookBackoffDelay,
+} from './catalogue.js';
 export { createRedisClient } from './redis.js';
 
 export interface QueueContext {
@@ -12,12 +21,13 @@ export interface QueueContext {
   prefix: string;
 }
 
-export function createQueue<K extends QueueKey>(key: K, ctx: QueueContext): Queue<JobPayload<K>> {
+/** Pass `retry` (the config) to take attempts/back-off from configuration rather than the catalogue defaults. */
+export function createQueue<K extends QueueKey>(key: K, ctx: QueueContext, retry?: RetryConfig): Queue<JobPayload<K>> {
   const q = QUEUES[key];
   return new Queue<JobPayload<K>>(q.name, {
     connection: ctx.connection,
     prefix: ctx.prefix,
-    defaultJobOptions: q.options,
+    defaultJobOptions: jobOptions(key, retry),
   });
 }
 

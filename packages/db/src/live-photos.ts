@@ -1,0 +1,191 @@
+import type { TLivePhotoStatus, TVerdict } from '@selfie/contracts';
+import { type Connection, Schema, type Types } from 'mongoose';
+import { findPage, modelOn, type Page, type PageRequest, toObjectId } from './models.js';
+
+export interface LivePhotoDoc {
+  _id: Types.ObjectId;
+  accountId: Types.ObjectId;
+  clientId: Types.ObjectId;
+  /** S3 key of the original bytes: `<accountId>/<photoId>`. */
+  objectKey: string;
+  contentType: 'image/jpeg' | 'image/png';
+  size: number;
+  sha256: string;
+  performLivenessCheck: boolean;
+  status: TLivePhotoStatus;
+  /** facesAnalysis, facialObstructions, facialOrientation, livenessCheck, outcome, models, timings. */
+  inspections: Record<string, unknown>;
+  failureReason?: string;
+  redacted: boolean;
+  requeues: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const livePhotoSchema = new Schema<LivePhotoDoc>(
+  {
+    accountId: { type: Schema.Types.ObjectId, required: true },
+    clientId: { type: Schema.Types.ObjectId, required: true },
+    objectKey: { type: String, required: true },
+    contentType: { type: String, enum: ['image/jpeg', 'image/png'], required: true },
+    size: { type: Number, required: true },
+    sha256: { type: String, required: true },
+    performLivenessCheck: { type: Boolean, required: true },
+    status: { type: String, enum: ['processing', 'complete', 'failed'], default: 'processing' },
+    inspections: { type: Schema.Types.Mixed, default: () => ({}) },
+    failureReason: String,
+    redacted: { type: Boolean, default: false },
+    requeues: { type: Number, default: 0 },
+  },
+  // minimize: false keeps `inspections: {}` on new records so `$set` on its sub-paths always has a parent.
+  { timestamps: true, minimize: false },
+);
+livePhotoSchema.index({ accountId: 1, clientId: 1, createdAt: -1 });
+livePhotoSchema.index({ status: 1, updatedAt: 1 });
+
+export interface NewLivePhoto {
+  _id: Types.ObjectId;
+  accountId: string;
+  clientId: string;
+  objectKey: string;
+  contentType: 'image/jpeg' | 'image/png';
+  size: number;
+  sha256: string;
+  performLivenessCheck: boolean;
+}
+
+export interface CompleteInput {
+  outcome: TVerdict;
+  models?: unknown;
+  timings?: Record<string, number>;
+}
+
+/**
+ * Live photo records. API-facing methods are scoped by account; pipeline methods (`setStageInspection`,
+ * `complete`, `fail`, `findStale`, ...) address a photo by id alone since workers act on job payloads.
+ */
+export class LivePhotoRepository {
+  readonly model;
+
+  constructor(connection: Connection) {
+    this.model = modelOn(connection, 'LivePhoto', livePhotoSchema);
+  }
+
+  async init(): Promise<void> {
+    await this.model.init();
+  }
+
+  async create(input: NewLivePhoto): Promise<LivePhotoDoc> {
+    const doc = await this.model.create({
+      ...input,
+      accountId: toObjectId(input.accountId),
+      clientId: toObjectId(input.clientId),
+    });
+    return doc.toObject();
+  }
+
+  async findForAccount(accountId: string, id: string): Promise<LivePhotoDoc | null> {
+    return this.model.findOne({ _id: toObjectId(id), accountId: toObjectId(accountId) }).lean<LivePhotoDoc>();
+  }
+
+  async findById(id: string): Promise<LivePhotoDoc | null> {
+    return this.model.findById(toObjectId(id)).lean<LivePhotoDoc>();
+  }
+
+  async listForClient(accountId: string, clientId: string, page: PageRequest): Promise<Page<LivePhotoDoc>> {
+    return findPage<LivePhotoDoc>(
+      this.model,
+      { accountId: toObjectId(accountId), clientId: toObjectId(clientId) },
+      page,
+    );
+  }
+
+  /** Ids and object keys of a client's photos (for cascading deletes). */
+  async keysForClient(accountId: string, clientId: string): Promise<{ _id: Types.ObjectId; objectKey: string }[]> {
+    return this.model
+      .find({ accountId: toObjectId(accountId), clientId: toObjectId(clientId) }, { _id: 1, objectKey: 1 })
+      .lean<{ _id: Types.ObjectId; objectKey: string }[]>();
+  }
+
+  /** Flags the record once its bytes are gone; returns the updated record (null when not found). */
+  async markRedacted(accountId: string, id: string): Promise<LivePhotoDoc | null> {
+    const filter = { _id: toObjectId(id), accountId: toObjectId(accountId) };
+    const result = await this.model.updateOne(filter, { $set: { redacted: true } });
+    if (result.matchedCount === 0) return null;
+    return this.model.findOne(filter).lean<LivePhotoDoc>();
+  }
+
+  async delete(accountId: string, id: string): Promise<boolean> {
+    const result = await this.model.deleteOne({ _id: toObjectId(id), accountId: toObjectId(accountId) });
+    return result.deletedCount === 1;
+  }
+
+  /** Undo of `create` when a later upload step fails. */
+  async deleteById(id: string | Types.ObjectId): Promise<void> {
+    await this.model.deleteOne({ _id: toObjectId(id) });
+  }
+
+  async deleteForClient(accountId: string, clientId: string): Promise<number> {
+    const result = await this.model.deleteMany({ accountId: toObjectId(accountId), clientId: toObjectId(clientId) });
+    return result.deletedCount;
+  }
+
+  /**
+   * Writes one stage's inspection (`field` is its wire name, e.g. `facesAnalysis`). Idempotent: a retried stage
+   * overwrites its own result. `extra` holds further `$set` paths, e.g. `{'inspections.timings.facesAnalysis': 41}`.
+   * Returns false when the photo no longer exists.
+   */
+  async setStageInspection(
+    photoId: string,
+    field: string,
+    value: unknown,
+    extra: Record<string, unknown> = {},
+  ): Promise<boolean> {
+    const result = await this.model.updateOne(
+      { _id: toObjectId(photoId) },
+      { $set: { [`inspections.${field}`]: value, ...extra } },
+      { strict: false },
+    );
+    return result.matchedCount === 1;
+  }
+
+  /** processing → complete. Returns true only for the call that made the transition (finalize may run twice). */
+  async complete(photoId: string, input: CompleteInput): Promise<boolean> {
+    const set: Record<string, unknown> = { status: 'complete', 'inspections.outcome': input.outcome };
+    if (input.models !== undefined) set['inspections.models'] = input.models;
+    if (input.timings !== undefined) {
+      for (const [stage, ms] of Object.entries(input.timings)) set[`inspections.timings.${stage}`] = ms;
+    }
+    const result = await this.model.updateOne(
+      { _id: toObjectId(photoId), status: 'processing' },
+      { $set: set },
+      { strict: false },
+    );
+    return result.modifiedCount === 1;
+  }
+
+  /** processing → failed. Returns true only for the call that made the transition. */
+  async fail(photoId: string, reason: string): Promise<boolean> {
+    const result = await this.model.updateOne(
+      { _id: toObjectId(photoId), status: 'processing' },
+      { $set: { status: 'failed', failureReason: reason } },
+    );
+    return result.modifiedCount === 1;
+  }
+
+  /** Photos still processing whose record has not changed since `olderThan`, oldest first. */
+  async findStale(olderThan: Date, limit: number): Promise<LivePhotoDoc[]> {
+    return this.model
+      .find({ status: 'processing', updatedAt: { $lt: olderThan } })
+      .sort({ updatedAt: 1 })
+      .limit(limit)
+      .lean<LivePhotoDoc[]>();
+  }
+
+  /** Counts a sweeper re-enqueue (also bumps updatedAt, so the photo is not stale again at once). */
+  async incrementRequeues(photoId: string): Promise<number | null> {
+    await this.model.updateOne({ _id: toObjectId(photoId) }, { $inc: { requeues: 1 } });
+    const doc = await this.model.findById(toObjectId(photoId), { requeues: 1 }).lean<{ requeues: number }>();
+    return doc?.requeues ?? null;
+  }
+}

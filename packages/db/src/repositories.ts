@@ -1,0 +1,34 @@
+import type { Connection } from 'mongoose';
+import { AccountRepository } from './accounts.js';
+import { ClientRepository } from './clients.js';
+import { EventRepository } from './events.js';
+import { LivePhotoRepository } from './live-photos.js';
+import { WebhookDeliveryRepository } from './webhook-deliveries.js';
+import { WebhookRepository } from './webhooks.js';
+
+export interface Repositories {
+  accounts: AccountRepository;
+  clients: ClientRepository;
+  livePhotos: LivePhotoRepository;
+  webhooks: WebhookRepository;
+  deliveries: WebhookDeliveryRepository;
+  events: EventRepository;
+}
+
+/** All repositories on one connection; `init` builds their indexes (call once at start). */
+export function createRepositories(connection: Connection): Repositories & { init(): Promise<void> } {
+  const repos: Repositories = {
+    accounts: new AccountRepository(connection),
+    clients: new ClientRepository(connection),
+    livePhotos: new LivePhotoRepository(connection),
+    webhooks: new WebhookRepository(connection),
+    deliveries: new WebhookDeliveryRepository(connection),
+    events: new EventRepository(connection),
+  };
+  return {
+    ...repos,
+    async init() {
+      for (const repo of Object.values(repos)) await repo.init();
+    },
+  };
+}

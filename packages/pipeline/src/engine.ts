@@ -1,0 +1,71 @@
+import type { TConfig } from '@selfie/config';
+import {
+  analyzeFaces,
+  createFaceEngine,
+  type DecodedImage,
+  type DetectedFace,
+  type FaceEngine,
+  type FaceEngineInfo,
+  type FacesOutcome,
+  type InspectionThresholds,
+  inspectLiveness,
+  inspectObstruction,
+  inspectOrientation,
+  type StageOutcome,
+} from '@selfie/face-engine';
+import type { Logger } from '@selfie/logger';
+
+/**
+ * The face engine as the stage workers use it. Calls are serialised: the underlying detector keeps per-call
+ * configuration on one shared instance, so two overlapping calls (WORKER_CONCURRENCY > 1, or the four stage
+ * workers sharing one engine in the all-in-one process) must not interleave. I/O of other jobs still overlaps.
+ */
+export interface InspectionEngine {
+  readonly info: FaceEngineInfo;
+  faces(image: DecodedImage): Promise<FacesOutcome>;
+  obstruction(image: DecodedImage, face: DetectedFace): Promise<StageOutcome>;
+  orientation(image: DecodedImage, face: DetectedFace): Promise<StageOutcome>;
+  liveness(image: DecodedImage, face: DetectedFace): Promise<StageOutcome>;
+  dispose(): Promise<void>;
+}
+
+/** The configuration's inspection thresholds, in the engine's terms. */
+export function thresholdsFromConfig(config: TConfig): Partial<InspectionThresholds> {
+  return {
+    faceMinConfidence: config.FACE_MIN_CONFIDENCE,
+    maxYawDeg: config.POSE_MAX_YAW,
+    maxPitchDeg: config.POSE_MAX_PITCH,
+    maxRollDeg: config.POSE_MAX_ROLL,
+    minFaceHeightRatio: config.FACE_MIN_HEIGHT_RATIO,
+    minFaceHeightPx: config.FACE_MIN_HEIGHT_PX,
+    livenessMinScore: config.LIVENESS_THRESHOLD,
+  };
+}
+
+export function wrapFaceEngine(engine: FaceEngine): InspectionEngine {
+  let tail: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => {});
+    return run;
+  };
+  return {
+    info: engine.info,
+    faces: (image) => serial(() => analyzeFaces(engine, image)),
+    obstruction: (image, face) => serial(() => inspectObstruction(engine, image, face)),
+    orientation: (image, face) => serial(() => inspectOrientation(engine, image, face)),
+    liveness: (image, face) => serial(() => inspectLiveness(engine, image, face)),
+    dispose: () => serial(() => engine.dispose()),
+  };
+}
+
+/** Loads every model or throws: a worker without its models must not start (fail closed). */
+export async function createInspectionEngine(config: TConfig, logger: Logger): Promise<InspectionEngine> {
+  const started = Date.now();
+  const engine = await createFaceEngine({
+    thresholds: thresholdsFromConfig(config),
+    log: (msg) => logger.info(msg),
+  });
+  logger.info({ ms: Date.now() - started, backend: engine.info.backend }, 'face engine loaded');
+  return wrapFaceEngine(engine);
+}

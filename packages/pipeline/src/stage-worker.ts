@@ -1,0 +1,194 @@
+import type { TConfig } from '@selfie/config';
+import { STAGE_FIELD, type TStage, type TStageInspection, type TStageJob } from '@selfie/contracts';
+import { type DecodedImage, type DetectedFace, decodeImage, ImageDecodeError } from '@selfie/face-engine';
+import type { Logger } from '@selfie/logger';
+import { processMetrics } from '@selfie/metrics';
+import { ObjectNotFoundError } from '@selfie/object-store';
+import { createWorker, type Job, UnrecoverableError, type Worker } from '@selfie/queue';
+import type { ServiceHandle } from '@selfie/runtime';
+import { createPipelineContext, type PipelineContext } from './context.js';
+import { createInspectionEngine, type InspectionEngine } from './engine.js';
+import { addFinalize, addStageFlow } from './flow.js';
+import { dependentStages, notProcessed } from './outcome.js';
+
+/** What a stage job returns (kept small: it is stored in Redis and read by the finalizer). */
+export interface StageSummary {
+  stage: TStage;
+  result?: TStageInspection['result'];
+  faceCount?: number;
+  ms?: number;
+  skipped?: string;
+}
+
+export interface StageWorkerOptions {
+  /** An engine shared with other stage workers of the same process (all-in-one); otherwise one is loaded. */
+  engine?: InspectionEngine;
+}
+
+export interface StageWorkerHandle extends ServiceHandle {
+  worker: Worker;
+}
+
+/** Job options every pipeline worker shares; see STAGE_LOCK_DURATION_MS for why the lock is generous. */
+export function workerLockOptions(config: TConfig) {
+  return {
+    lockDuration: config.STAGE_LOCK_DURATION_MS,
+    stalledInterval: config.STAGE_STALLED_INTERVAL_MS,
+    // A job whose worker died is put back twice before it counts as failed (then the sweeper takes over).
+    maxStalledCount: 2,
+  };
+}
+
+function isFinalAttempt(job: Job, err: unknown): boolean {
+  return err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
+async function loadImage(ctx: PipelineContext, objectKey: string): Promise<DecodedImage | null> {
+  let bytes: Buffer;
+  try {
+    bytes = await ctx.store.get(objectKey);
+  } catch (err) {
+    // The record exists (checked by the caller) but its bytes do not: retrying cannot bring them back.
+    if (err instanceof ObjectNotFoundError) return null;
+    throw err;
+  }
+  try {
+    return await decodeImage(bytes);
+  } catch (err) {
+    if (err instanceof ImageDecodeError) throw new UnrecoverableError(`undecodable image: ${err.message}`);
+    throw err;
+  }
+}
+
+async function writeInspection(
+  ctx: PipelineContext,
+  engine: InspectionEngine,
+  photoId: string,
+  stage: TStage,
+  inspection: TStageInspection,
+  ms: number,
+): Promise<void> {
+  const models = { engine: engine.info.engine, backend: engine.info.backend, versions: engine.info.versions };
+  // Authoritative copy, keyed by (photo, stage): a re-run overwrites instead of adding a record.
+  await ctx.state.saveStageResult(photoId, { stage, inspection, ms, models });
+  // Progress shown while processing (`inspections.<field>`); the finalizer rewrites all of it in one update, so a
+  // lost write here (FerretDB does not serialise concurrent updates of one document) costs nothing.
+  const field = STAGE_FIELD[stage];
+  await ctx.photos
+    .setStageInspection(photoId, field, inspection, { [`inspections.timings.${field}`]: ms })
+    .catch((err: unknown) => ctx.logger.warn({ err, photoId, stage }, 'progress write failed'));
+}
+
+/** One stage job: read the image once, run this stage's inspection, store it, and (faces) start the rest. */
+export async function runStage(
+  ctx: PipelineContext,
+  engine: InspectionEngine,
+  stage: TStage,
+  payload: TStageJob,
+): Promise<StageSummary> {
+  const { photoId } = payload;
+  const photo = await ctx.photos.findById(photoId);
+  if (!photo) return { stage, skipped: 'photo_deleted' };
+  if (photo.status !== 'processing') return { stage, skipped: `photo_${photo.status}` };
+  if (stage === 'liveness' && !photo.performLivenessCheck) return { stage, skipped: 'liveness_not_requested' };
+  if (photo.redacted) throw new UnrecoverableError('photo was redacted before its inspection ran');
+
+  const image = await loadImage(ctx, payload.objectKey);
+  if (!image) throw new UnrecoverableError(`image '${payload.objectKey}' is missing from storage`);
+
+  if (stage === 'faces') {
+    const outcome = await engine.faces(image);
+    const face = outcome.faces.length === 1 ? outcome.faces[0] : undefined;
+    // The face goes to Mongo before the flow exists, so children always find it.
+    if (face) await ctx.state.saveFace(photoId, face);
+    await writeInspection(ctx, engine, photoId, 'faces', outcome.inspection, outcome.ms);
+    processMetrics().recordStage('faces', outcome.inspection, outcome.ms / 1000);
+    const dependents = dependentStages(photo.performLivenessCheck);
+    if (face) {
+      await addStageFlow(ctx, { ...payload, performLivenessCheck: photo.performLivenessCheck }, dependents);
+    } else {
+      // Later stages cannot run without exactly one face: they say so without loading any model.
+      for (const s of dependents) {
+        await writeInspection(ctx, engine, photoId, s, notProcessed(), 0);
+        processMetrics().recordStage(s, notProcessed());
+      }
+      await addFinalize(ctx, photoId, payload.accountId);
+    }
+    return { stage, result: outcome.inspection.result, faceCount: outcome.faces.length, ms: outcome.ms };
+  }
+
+  const face = (await ctx.state.getFace(photoId)) as DetectedFace | null;
+  if (!face) throw new Error(`no detected face stored for photo ${photoId}`);
+  const outcome =
+    stage === 'obstruction'
+      ? await engine.obstruction(image, face)
+      : stage === 'orientation'
+        ? await engine.orientation(image, face)
+        : await engine.liveness(image, face);
+  await writeInspection(ctx, engine, photoId, stage, outcome.inspection, outcome.ms);
+  processMetrics().recordStage(stage, outcome.inspection, outcome.ms / 1000);
+  return { stage, result: outcome.inspection.result, ms: outcome.ms };
+}
+
+/**
+ * A stage worker: consumes its own queue. Inference runs on this process's event loop with concurrency
+ * WORKER_CONCURRENCY (1 by default, one process per core): one inference takes tens to a few hundred ms, far below
+ * the lock renewal period (STAGE_LOCK_DURATION_MS / 2), so locks do not starve.
+ */
+export async function startStageWorker(
+  stage: TStage,
+  config: TConfig,
+  logger: Logger,
+  options: StageWorkerOptions = {},
+): Promise<StageWorkerHandle> {
+  // Models first: if they do not load the worker refuses to start, before it touches any queue.
+  const ownsEngine = !options.engine;
+  const engine = options.engine ?? (await createInspectionEngine(config, logger));
+  let ctx: PipelineContext;
+  try {
+    ctx = await createPipelineContext(config, logger);
+  } catch (err) {
+    if (ownsEngine) await engine.dispose();
+    throw err;
+  }
+  const log = logger.child({ stage });
+
+  const worker = createWorker(
+    stage,
+    ctx.queueCtx,
+    async (payload, job) => {
+      try {
+        const summary = await runStage(ctx, engine, stage, payload);
+        log.debug({ jobId: job.id, ...summary }, 'stage done');
+        return summary;
+      } catch (err) {
+        // Faces analysis failing for good has no parent to wake: start finalize directly so the photo ends
+        // `failed` now rather than when the sweeper notices it.
+        if (isFinalAttempt(job, err))
+          processMetrics().recordStage(stage, { result: 'failed', reasons: ['STAGE_FAILED'] });
+        if (stage === 'faces' && isFinalAttempt(job, err)) {
+          await addFinalize(ctx, payload.photoId, payload.accountId).catch((e: unknown) =>
+            log.error({ err: e, photoId: payload.photoId }, 'could not enqueue finalize after faces failure'),
+          );
+        }
+        throw err;
+      }
+    },
+    { concurrency: config.WORKER_CONCURRENCY, ...workerLockOptions(config) },
+  );
+  worker.on('failed', (job, err) =>
+    log.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'stage job failed'),
+  );
+  worker.on('error', (err) => log.error({ err }, 'stage worker error'));
+  await worker.waitUntilReady();
+
+  return {
+    worker,
+    async stop() {
+      // close() lets the active job finish (or keeps its lock until it does), then stops taking jobs.
+      await worker.close();
+      await ctx.close();
+      if (ownsEngine) await engine.dispose();
+    },
+  };
+}

@@ -1,0 +1,204 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import type { TConfig } from '@selfie/config';
+import { STAGES, type TStage } from '@selfie/contracts';
+import { type LivePhotoDoc, Types } from '@selfie/db';
+import type { Logger } from '@selfie/logger';
+import {
+  addFacesJob,
+  createInspectionEngine,
+  type InspectionEngine,
+  type PipelineContext,
+  startFinalizer,
+  startStageWorker,
+  startWebhookDispatcher,
+} from '@selfie/pipeline';
+import type { ServiceHandle } from '@selfie/runtime';
+import { root, sleep, tempDir, waitFor } from './helpers.js';
+
+export interface PipelineHandle {
+  engine: InspectionEngine;
+  workers: Partial<Record<TStage, ServiceHandle>>;
+  startStage(stage: TStage): Promise<void>;
+  stopStage(stage: TStage): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Stage workers (sharing one engine, as in the all-in-one process), the finalizer and the dispatcher. */
+export async function startPipeline(
+  config: TConfig,
+  logger: Logger,
+  options: { stages?: readonly TStage[]; engine?: InspectionEngine } = {},
+): Promise<PipelineHandle> {
+  const engine = options.engine ?? (await createInspectionEngine(config, logger));
+  const workers: Partial<Record<TStage, ServiceHandle>> = {};
+  const others: ServiceHandle[] = [];
+  const handle: PipelineHandle = {
+    engine,
+    workers,
+    async startStage(stage) {
+      workers[stage] ??= await startStageWorker(stage, config, logger, { engine });
+    },
+    async stopStage(stage) {
+      await workers[stage]?.stop();
+      delete workers[stage];
+    },
+    async stop() {
+      await Promise.all(Object.values(workers).map((w) => w.stop()));
+      await Promise.all(others.map((o) => o.stop()));
+      if (!options.engine) await engine.dispose();
+    },
+  };
+  for (const stage of options.stages ?? STAGES) await handle.startStage(stage);
+  others.push(await startFinalizer(config, logger), await startWebhookDispatcher(config, logger));
+  return handle;
+}
+
+/** A photo as the gateway would store it (bytes in S3, record in Mongo), optionally with its faces job. */
+export async function seedPhoto(
+  ctx: PipelineContext,
+  bytes: Buffer,
+  options: { performLivenessCheck?: boolean; enqueue?: boolean; accountId?: string } = {},
+): Promise<LivePhotoDoc> {
+  const photoId = new Types.ObjectId();
+  const accountId = options.accountId ?? new Types.ObjectId().toHexString();
+  const objectKey = `${accountId}/${photoId.toHexString()}`;
+  await ctx.store.put(objectKey, bytes, 'image/jpeg');
+  const doc = await ctx.photos.create({
+    _id: photoId,
+    accountId,
+    clientId: new Types.ObjectId().toHexString(),
+    objectKey,
+    contentType: 'image/jpeg',
+    size: bytes.length,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    performLivenessCheck: options.performLivenessCheck ?? true,
+  });
+  if (options.enqueue !== false) {
+    await addFacesJob(ctx, {
+      photoId: photoId.toHexString(),
+      accountId,
+      objectKey,
+      performLivenessCheck: doc.performLivenessCheck,
+    });
+  }
+  return doc;
+}
+
+export async function waitForFinal(ctx: PipelineContext, photoId: string, timeoutMs = 60_000): Promise<LivePhotoDoc> {
+  return waitFor(
+    `photo ${photoId} to end`,
+    async () => {
+      const doc = await ctx.photos.findById(photoId);
+      return doc && doc.status !== 'processing' ? doc : undefined;
+    },
+    timeoutMs,
+    150,
+  );
+}
+
+/** A private backing server for outage tests: never the shared ones, which other test files use. */
+export interface PrivateServer {
+  url: string;
+  start(): Promise<void>;
+  kill(): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+function privateServer(
+  name: string,
+  port: number,
+  url: string,
+  command: () => { cmd: string; args: string[]; env?: Record<string, string> },
+  remove: () => void,
+): PrivateServer {
+  let child: ChildProcess | undefined;
+  const portOpen = async () => {
+    const net = await import('node:net');
+    return new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+  };
+  const server: PrivateServer = {
+    url,
+    async start() {
+      const { cmd, args, env } = command();
+      child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: 'ignore' });
+      await waitFor(`${name} on port ${port}`, portOpen, 20_000, 100);
+    },
+    async kill() {
+      if (!child || child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child?.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      await waitFor(`${name} port ${port} closed`, async () => !(await portOpen()), 10_000, 50);
+      await sleep(50);
+    },
+    async cleanup() {
+      await server.kill();
+      remove();
+    },
+  };
+  return server;
+}
+
+export function privateRedis(port: number): PrivateServer {
+  const data = tempDir('selfie-redis-');
+  return privateServer(
+    'redis',
+    port,
+    `redis://127.0.0.1:${port}`,
+    () => ({
+      cmd: 'redis-server',
+      args: [
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--dir',
+        data.dir,
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+    }),
+    data.remove,
+  );
+}
+
+export function privateFerret(port: number): PrivateServer {
+  const data = tempDir('selfie-ferret-');
+  return privateServer(
+    'ferretdb',
+    port,
+    `mongodb://127.0.0.1:${port}/outage`,
+    () => ({
+      cmd: `${root}/.tools/bin/ferretdb`,
+      args: ['-listen', `127.0.0.1:${port}`, '-data', data.dir],
+    }),
+    data.remove,
+  );
+}
+
+export function privateS3(port: number, accessKey: string, secretKey: string): PrivateServer {
+  const data = tempDir('selfie-s3-');
+  return privateServer(
+    'versitygw',
+    port,
+    `http://127.0.0.1:${port}`,
+    () => ({
+      cmd: `${root}/.tools/bin/versitygw`,
+      args: ['--port', `127.0.0.1:${port}`, 'posix', data.dir],
+      env: { ROOT_ACCESS_KEY: accessKey, ROOT_SECRET_KEY: secretKey },
+    }),
+    data.remove,
+  );
+}
