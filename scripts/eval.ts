@@ -357,6 +357,25 @@ async function main() {
       `${obsNeg.flagged}/${obsNeg.n} = ${pct(obsNeg.flagged, obsNeg.n)} of A-single+without_mask (<= 10%)`,
   );
   summary.obstructionTarget = { positives: obsPos, negatives: obsNeg };
+  // The mask probe was trained on part of masks/: the honest figure uses only photos it never saw (its held-out
+  // fold, listed in the probe file, plus every faces/ photo).
+  const probeFile = join(repoRoot, 'packages', 'face-engine', 'models', 'mask-probe.json');
+  if (existsSync(probeFile)) {
+    const training = (JSON.parse(readFileSync(probeFile, 'utf8')) as { training?: { trainedOn?: string[] } }).training;
+    const trainedOn = new Set(training?.trainedOn ?? []);
+    const unseen = (o: Outcome) => !(o.item.set === 'masks' && trainedOn.has(o.item.rel));
+    const rateUnseen = (cats: string[], want: boolean) => {
+      const sel = outcomes.filter((o) => unseen(o) && cats.includes(o.item.category) && o.item.obstruction === want);
+      return { n: sel.length, flagged: sel.filter((o) => o.obstruction?.result === 'attention').length };
+    };
+    const hp = rateUnseen(['E-obstructed', 'masks/with_mask'], true);
+    const hn = rateUnseen(['A-single', 'masks/without_mask'], false);
+    out(
+      `  on photos the mask probe never saw (${trainedOn.size} masks/ photos excluded): flagged ${hp.flagged}/${hp.n} = ${pct(hp.flagged, hp.n)} positives, ` +
+        `${hn.flagged}/${hn.n} = ${pct(hn.flagged, hn.n)} negatives`,
+    );
+    summary.obstructionTargetUnseen = { positives: hp, negatives: hn };
+  }
 
   // ---- liveness ----
   const livenessSets = new Set(['A-single', 'F-spoof', 'G-spoof', 'H-genuine-counterpart']);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { allowAnyInputSize, faceEmbedding, type GraphModelLike, type LinearProbeFile, loadProbe } from './embedding.js';
 import {
   installLocalFetch,
   loadCommonJsByPath,
@@ -10,8 +11,10 @@ import {
 } from './human-loader.js';
 import { loadMiniFasNet, type MiniFasNet } from './minifasnet/model.js';
 import {
+  type Box,
   type CreateFaceEngineOptions,
   DEFAULT_THRESHOLDS,
+  type DecodedImage,
   type FaceEngine,
   type InspectionThresholds,
 } from './types.js';
@@ -44,8 +47,14 @@ export interface HumanFace {
   rotation?: { angle: { roll: number; yaw: number; pitch: number } } | null;
   id: number;
 }
+export interface HumanBodyKeypoint {
+  part: string;
+  score: number;
+  position: number[];
+}
 export interface HumanResult {
   face: HumanFace[];
+  body?: { score: number; keypoints: HumanBodyKeypoint[] }[];
   hand: { box: [number, number, number, number]; score: number; boxScore: number }[];
   gesture: { face?: number; gesture: string }[];
   error?: string | null;
@@ -59,6 +68,12 @@ export interface EngineInternals {
   /** human config for the main detection pass. */
   detectConfig(minConfidence: number): Record<string, unknown>;
   handConfig(): Record<string, unknown>;
+  /** human config that runs only the body-pose model (head keypoints for the no-face rescue). */
+  bodyConfig(): Record<string, unknown>;
+  /** 1024-d faceres descriptor of a face box (see embedding.ts). */
+  embed(image: DecodedImage, box: Box): Float32Array;
+  /** Linear probe "masked face" on the descriptor (models/mask-probe.json). */
+  maskProbe: LinearProbeFile;
 }
 
 const internals = new WeakMap<FaceEngine, EngineInternals>();
@@ -70,7 +85,16 @@ export function getInternals(engine: FaceEngine): EngineInternals {
 }
 
 /** Face models the engine needs; creation fails if any of them does not load (fail closed). */
-const REQUIRED_HUMAN_MODELS = ['blazeface', 'facemesh', 'iris', 'antispoof', 'liveness', 'handtrack'];
+const REQUIRED_HUMAN_MODELS = [
+  'blazeface',
+  'facemesh',
+  'iris',
+  'antispoof',
+  'liveness',
+  'handtrack',
+  'faceres',
+  'movenet',
+];
 
 async function tryTfjsNode(): Promise<boolean> {
   try {
@@ -140,7 +164,14 @@ export async function createFaceEngine(opts: CreateFaceEngineOptions = {}): Prom
       liveness: { enabled: true, modelPath: 'liveness.json', skipFrames: 0, skipTime: 0 },
       gear: { enabled: false },
     },
-    body: { enabled: false },
+    body: {
+      enabled: false,
+      modelPath: 'movenet-lightning.json',
+      maxDetected: 1,
+      minConfidence: 0.1,
+      skipFrames: 0,
+      skipTime: 0,
+    },
     hand: {
       enabled: false,
       rotation: false,
@@ -166,13 +197,25 @@ export async function createFaceEngine(opts: CreateFaceEngineOptions = {}): Prom
     if (typeof setThreads === 'function') setThreads(1);
   }
   await human.init();
-  // load face models, plus the hand detector (used only when the obstruction stage needs it)
-  await human.load({ ...baseConfig, hand: { ...(baseConfig.hand as object), enabled: true } });
+  // load face models, plus the hand detector (used only when the obstruction stage needs it), the face descriptor
+  // (run by embedding.ts, not by human's description step) and the body-pose model (no-face rescue only)
+  const faceBase = baseConfig.face as Record<string, unknown>;
+  await human.load({
+    ...baseConfig,
+    face: { ...faceBase, description: { enabled: true, modelPath: 'faceres.json', skipFrames: 0, skipTime: 0 } },
+    body: { ...(baseConfig.body as object), enabled: true },
+    hand: { ...(baseConfig.hand as object), enabled: true },
+  });
   const loaded = new Set(human.models.loaded());
   const missing = REQUIRED_HUMAN_MODELS.filter((m) => !loaded.has(m));
   if (missing.length > 0) throw new Error(`face models failed to load: ${missing.join(', ')}`);
   const backend = tf.getBackend();
   if (!backend) throw new Error('no tfjs backend is active');
+
+  const faceres = (human.models as unknown as { models?: Record<string, GraphModelLike | null> }).models?.faceres;
+  if (!faceres) throw new Error('face descriptor model (faceres) failed to load');
+  allowAnyInputSize(faceres);
+  const maskProbe = loadProbe(opts.maskProbePath ?? join(packageRoot, 'models', 'mask-probe.json'));
 
   const v2 = await loadMiniFasNet(tf, join(fasDir, 'minifasnet_v2_scale2.7.safetensors'), 'v2');
   const v1se = await loadMiniFasNet(tf, join(fasDir, 'minifasnet_v1se_scale4.0.safetensors'), 'v1se');
@@ -186,6 +229,8 @@ export async function createFaceEngine(opts: CreateFaceEngineOptions = {}): Prom
     minifasnetV1SE: `4_0_0_80x80_MiniFASNetV1SE@sha256:${v1se.sha256.slice(0, 12)}`,
     faceDetector: 'blazeface (human 3.3.6)',
     faceMesh: 'facemesh+iris (human 3.3.6)',
+    faceDescriptor: 'faceres (human 3.3.6) @144px',
+    maskProbe: `${maskProbe.name} (${String(maskProbe.training.date ?? '')})`,
   };
   const engineName = `selfie-face-engine/0.1 (human ${human.version}, ${backend})`;
   log(`face engine ready: backend=${backend} ${JSON.stringify(versions)}`);
@@ -221,6 +266,17 @@ export async function createFaceEngine(opts: CreateFaceEngineOptions = {}): Prom
         body: { enabled: false },
       };
     },
+    bodyConfig() {
+      return {
+        face: { ...faceCfg, enabled: false },
+        hand: { ...(baseConfig.hand as object), enabled: false },
+        body: { ...(baseConfig.body as object), enabled: true },
+      };
+    },
+    embed(image: DecodedImage, box: Box) {
+      return faceEmbedding(tf, faceres, image, box);
+    },
+    maskProbe,
   });
   return engine;
 }

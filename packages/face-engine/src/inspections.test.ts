@@ -46,6 +46,9 @@ describe('engine', () => {
     expect(engine.info.versions.human).toBe('3.3.6');
     expect(engine.info.versions.minifasnetV2).toMatch(/MiniFASNetV2/);
   });
+  it('fails closed when the mask probe is missing', async () => {
+    await expect(createFaceEngine({ maskProbePath: '/nonexistent/mask-probe.json' })).rejects.toThrow();
+  });
   it('fails closed when the MiniFASNet weights are missing', async () => {
     await expect(createFaceEngine({ modelsDir: '/nonexistent/models' })).rejects.toThrow();
   });

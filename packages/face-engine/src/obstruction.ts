@@ -1,5 +1,5 @@
 import { getInternals } from './engine.js';
-import { runHuman } from './faces.js';
+import { maskProbability, runHuman } from './faces.js';
 import { polygonBounds, score100 } from './image-stats.js';
 import { type ObstructionFeatures, obstructionFeatures } from './obstruction-features.js';
 import type { DecodedImage, DetectedFace, FaceEngine, InspectionThresholds, StageOutcome } from './types.js';
@@ -47,8 +47,28 @@ export async function inspectObstruction(
   const t0 = performance.now();
   const internals = getInternals(engine);
   const th = { ...internals.thresholds, ...(thresholds ?? {}) };
+  // descriptor-based mask probe (faceres + logistic regression, models/mask-probe.json); reused when the faces
+  // stage already computed it for a rescued face
+  const probe = face.maskProbe ?? maskProbability(engine, image, face.boxPixels);
   const x = obstructionFeatures(image, face);
   if (!x || !face.landmarks) {
+    // a face without mesh (rescued for a mask) has no colour cues to support the probe
+    if (probe * 100 >= th.maskProbeSupportedMinScore) {
+      return {
+        inspection: {
+          result: 'attention',
+          breakdown: {
+            obstructed: true,
+            regions: { eyes: 'visible', nose: 'covered', mouth: 'covered' },
+            kinds: ['mask'],
+            score: score100(probe),
+            signals: { maskProbe: score100(probe), meshConfidence: score100(face.meshScore) },
+          },
+          reasons: ['MASK_OR_COVERING'],
+        },
+        ms: Math.round(performance.now() - t0),
+      };
+    }
     // no mesh: the face could not be analysed in detail, which itself means the face is not clearly visible
     return {
       inspection: {
@@ -58,6 +78,7 @@ export async function inspectObstruction(
           regions: { eyes: 'covered', nose: 'covered', mouth: 'covered' },
           kinds: ['other'],
           score: 100,
+          signals: { maskProbe: score100(probe), meshConfidence: score100(face.meshScore) },
         },
         reasons: ['FACE_OCCLUDED'],
       },
@@ -65,8 +86,12 @@ export async function inspectObstruction(
     };
   }
   const s = obstructionScores(x, face, th);
-  // colour evidence alone, or mesh doubt together with some colour evidence, is a mask/covering
-  const maskCovered = s.mask * 100 >= th.maskMinScore || (s.meshDoubt >= 0.5 && s.mask >= 0.15);
+  // the descriptor probe, or colour evidence (alone, or mesh doubt with some colour evidence) that the probe does
+  // not flatly contradict, is a mask/covering
+  const colourMask = s.mask * 100 >= th.maskMinScore || (s.meshDoubt >= 0.5 && s.mask >= 0.15);
+  const support = s.mask >= 0.1 || s.noseOff >= 0.2 || s.meshDoubt >= 0.25;
+  const probeMasked = probe * 100 >= th.maskProbeMinScore || (support && probe * 100 >= th.maskProbeSupportedMinScore);
+  const maskCovered = probeMasked || (colourMask && probe * 100 >= th.maskProbeVeto);
   const otherCovered = !maskCovered && s.meshDoubt * 100 >= th.obstructionMinScore;
   const eyesCovered = s.sunglasses * 100 >= th.sunglassesMinScore;
   let handScore = 0;
@@ -95,7 +120,7 @@ export async function inspectObstruction(
   // an unexplained mesh-confidence drop is reported on the lower face, where occluders (masks, scarves, hands,
   // phones) are by far the most common
   const mouth = maskCovered || handCovered || otherCovered ? 'covered' : 'visible';
-  const nose = (maskCovered && s.noseOff >= 0.5) || otherCovered ? 'covered' : 'visible';
+  const nose = (maskCovered && (s.noseOff >= 0.5 || probe >= 0.9)) || otherCovered ? 'covered' : 'visible';
   const eyes = eyesCovered ? 'covered' : 'visible';
   const kinds: string[] = [];
   const reasons: string[] = [];
@@ -123,8 +148,9 @@ export async function inspectObstruction(
         obstructed,
         regions: { eyes, nose, mouth },
         kinds,
-        score: score100(Math.max(s.mask, s.sunglasses, handScore, s.meshDoubt)),
+        score: score100(Math.max(maskCovered ? Math.max(s.mask, probe) : s.mask, s.sunglasses, handScore, s.meshDoubt)),
         signals: {
+          maskProbe: score100(probe),
           mask: score100(s.mask),
           lowerFaceSkinLoss: score100(s.skinLoss),
           mouthColourless: score100(s.colourless),

@@ -91,6 +91,10 @@ export interface DetectedFace {
   humanLive: number | null;
   /** Which detection pass found the face: 1 = default, 2 = low-confidence rescue pass. */
   pass: 1 | 2;
+  /** How a rescue-pass face was accepted (absent for pass 1): face mesh, mask probe, or body-pose head keypoints. */
+  rescueCue?: 'mesh' | 'maskProbe' | 'headPose';
+  /** "Masked face" probability (0..1) of the mask probe, when it was computed. */
+  maskProbe?: number;
 }
 
 export interface DecodedImage {
@@ -131,6 +135,13 @@ export interface InspectionThresholds {
   faceRescueMinBoxScore: number;
   /** Rescue-pass faces must also have a face-mesh score (0..1) at least this high. */
   faceRescueMinMeshScore: number;
+  /** Rescue pass: a face without a convincing mesh is still accepted when its detector score (0..1) is at least
+   * this and the mask probe (0..1) says masked face with at least faceRescueMinMaskProbe. */
+  faceRescueMaskMinBoxScore: number;
+  faceRescueMinMaskProbe: number;
+  /** Last resort when no detector pass finds a face: the body-pose model's nose and eye keypoints (mean score 0..1
+   * at least this) place a head, accepted when the mask probe on it reaches faceRescueMinMaskProbe. */
+  faceRescueHeadMinKeypointScore: number;
   /** Maximum faces counted. */
   faceMaxDetected: number;
   /** Faces smaller than this fraction of the largest face are ignored (background blur / reflections). */
@@ -141,6 +152,14 @@ export interface InspectionThresholds {
   obstructionMinScore: number;
   /** Lower-face (mouth/nose) "non-skin" score needed to call a mask/covering. */
   maskMinScore: number;
+  /** Mask-probe score (0-100, faceres descriptor + logistic regression) at or above which a mask is reported on
+   * its own. The probe was trained on one photo collection and over-fires on other photo styles, so below this it
+   * needs support (see maskProbeSupportedMinScore). */
+  maskProbeMinScore: number;
+  /** Mask-probe score enough when the colour cues, the nose patch or the mesh confidence show some covering. */
+  maskProbeSupportedMinScore: number;
+  /** Mask-probe score below which the colour cues alone cannot call a mask (they need some support). */
+  maskProbeVeto: number;
   /** Eye-region darkness score needed to call sunglasses. */
   sunglassesMinScore: number;
   /** Face-mesh confidence (0..1) below which part of the face is considered hidden (fully visible faces score >= 0.99). */
@@ -174,11 +193,17 @@ export const DEFAULT_THRESHOLDS: Readonly<InspectionThresholds> = Object.freeze(
   faceRescueMinMeshScore: 0.5,
   faceRescuePaddings: [0.15, 0.3],
   faceRescueMinBoxScore: 0.5,
+  faceRescueMaskMinBoxScore: 0.6,
+  faceRescueMinMaskProbe: 0.6,
+  faceRescueHeadMinKeypointScore: 0.3,
   faceMaxDetected: 20,
   faceMinRelativeSize: 0.0,
 
   obstructionMinScore: 50,
   maskMinScore: 50,
+  maskProbeMinScore: 95,
+  maskProbeSupportedMinScore: 50,
+  maskProbeVeto: 5,
   sunglassesMinScore: 50,
   handCheckBelowMeshScore: 0.9,
   meshOccludedBelow: 0.975,
@@ -211,6 +236,8 @@ export interface CreateFaceEngineOptions {
   thresholds?: Partial<InspectionThresholds>;
   /** Folder holding the MiniFASNet safetensors files (defaults to the package's models/minifasnet). */
   modelsDir?: string;
+  /** Mask probe JSON (defaults to the package's models/mask-probe.json). */
+  maskProbePath?: string;
   /** Log function for backend / model information (default: none). */
   log?: (msg: string) => void;
 }
