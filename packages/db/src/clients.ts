@@ -1,6 +1,6 @@
 import type { TClientCreate } from '@selfie/contracts';
 import { type Connection, Schema, type Types } from 'mongoose';
-import { findPage, modelOn, type Page, type PageRequest, toObjectId } from './models.js';
+import { findPage, modelOn, type Page, type PageRequest, findOwned, toObjectId } from './models.js';
 
 export interface ClientDoc extends TClientCreate {
   _id: Types.ObjectId;
@@ -50,7 +50,7 @@ export class ClientRepository {
   }
 
   async findForAccount(accountId: string, id: string): Promise<ClientDoc | null> {
-    return this.model.findOne({ _id: toObjectId(id), accountId: toObjectId(accountId) }).lean<ClientDoc>();
+    return findOwned<ClientDoc>(this.model, accountId, id);
   }
 
   async exists(accountId: string, id: string): Promise<boolean> {

@@ -1,6 +1,6 @@
 import type { TLivePhotoStatus, TVerdict } from '@selfie/contracts';
 import { type Connection, Schema, type Types } from 'mongoose';
-import { findPage, modelOn, type Page, type PageRequest, toObjectId } from './models.js';
+import { findPage, modelOn, type Page, type PageRequest, findOwned, toObjectId } from './models.js';
 
 export interface LivePhotoDoc {
   _id: Types.ObjectId;
@@ -85,7 +85,7 @@ export class LivePhotoRepository {
   }
 
   async findForAccount(accountId: string, id: string): Promise<LivePhotoDoc | null> {
-    return this.model.findOne({ _id: toObjectId(id), accountId: toObjectId(accountId) }).lean<LivePhotoDoc>();
+    return findOwned<LivePhotoDoc>(this.model, accountId, id);
   }
 
   async findById(id: string): Promise<LivePhotoDoc | null> {

@@ -9,6 +9,20 @@ export function toObjectId(id: string | Types.ObjectId): Types.ObjectId {
   return typeof id === 'string' ? new Types.ObjectId(id) : id;
 }
 
+/**
+ * One account's document by id, or null (another account's id reads as missing). The query is the bare `_id`:
+ * FerretDB serves only that filter from its primary key and scans the whole collection for `{ _id, accountId }`,
+ * so tenancy is checked on the document instead.
+ */
+export async function findOwned<T extends { accountId: Types.ObjectId }>(
+  model: Model<any>,
+  accountId: string,
+  id: string,
+): Promise<T | null> {
+  const doc = await model.findById(toObjectId(id)).lean<T>();
+  return doc && String(doc.accountId) === String(accountId) ? doc : null;
+}
+
 /** `createdAt`/`updatedAt` range filters shared by every list endpoint. */
 export interface DateRange {
   createdAfter?: Date;

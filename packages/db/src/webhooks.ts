@@ -1,7 +1,7 @@
 import type { TWebhookCreate, TWebhookUpdate } from '@selfie/contracts';
 import { type Connection, Schema, type Types } from 'mongoose';
 import { randomAlphanumeric } from './accounts.js';
-import { findPage, modelOn, type Page, type PageRequest, toObjectId } from './models.js';
+import { findPage, modelOn, type Page, type PageRequest, findOwned, toObjectId } from './models.js';
 
 export interface WebhookDoc {
   _id: Types.ObjectId;
@@ -61,7 +61,7 @@ export class WebhookRepository {
   }
 
   async findForAccount(accountId: string, id: string): Promise<WebhookDoc | null> {
-    return this.model.findOne({ _id: toObjectId(id), accountId: toObjectId(accountId) }).lean<WebhookDoc>();
+    return findOwned<WebhookDoc>(this.model, accountId, id);
   }
 
   /** For the dispatcher: the webhook (with its secret) whatever its account. */
