@@ -1,6 +1,6 @@
 import type { TClientCreate } from '@selfie/contracts';
 import { type Connection, Schema, type Types } from 'mongoose';
-import { findPage, modelOn, type Page, type PageRequest, findOwned, toObjectId } from './models.js';
+import { findOwned, findPage, modelOn, type Page, type PageRequest, toObjectId } from './models.js';
 
 export interface ClientDoc extends TClientCreate {
   _id: Types.ObjectId;

@@ -1,7 +1,7 @@
 import type { TWebhookCreate, TWebhookUpdate } from '@selfie/contracts';
 import { type Connection, Schema, type Types } from 'mongoose';
 import { randomAlphanumeric } from './accounts.js';
-import { findPage, modelOn, type Page, type PageRequest, findOwned, toObjectId } from './models.js';
+import { findOwned, findPage, modelOn, type Page, type PageRequest, toObjectId } from './models.js';
 
 export interface WebhookDoc {
   _id: Types.ObjectId;

@@ -15,7 +15,7 @@ import type { DecodedImage, DetectedFace, FaceEngine, InspectionThresholds, Stag
  * Angles come from human's face-mesh rotation (radians converted to degrees) and are 0 for a frontal face.
  */
 export function orientationOf(
-  image: DecodedImage,
+  image: Pick<DecodedImage, 'width' | 'height' | 'scale'>,
   face: DetectedFace,
   th: InspectionThresholds,
 ): StageOutcome['inspection'] {
@@ -65,7 +65,8 @@ export function orientationOf(
 
 export async function inspectOrientation(
   engine: FaceEngine,
-  image: DecodedImage,
+  // Geometry only: pose and framing come from the face's landmarks, so no pixels are needed.
+  image: Pick<DecodedImage, 'width' | 'height' | 'scale'>,
   face: DetectedFace,
   thresholds?: Partial<InspectionThresholds>,
 ): Promise<StageOutcome> {

@@ -15,6 +15,9 @@ import {
 } from '@selfie/face-engine';
 import type { Logger } from '@selfie/logger';
 
+/** What the orientation stage needs of an image: its analysis size and scale, not its pixels. */
+export type ImageGeometry = Pick<DecodedImage, 'width' | 'height' | 'scale'>;
+
 /**
  * The face engine as the stage workers use it. Calls are serialised: the underlying detector keeps per-call
  * configuration on one shared instance, so two overlapping calls (WORKER_CONCURRENCY > 1, or the four stage
@@ -24,7 +27,7 @@ export interface InspectionEngine {
   readonly info: FaceEngineInfo;
   faces(image: DecodedImage): Promise<FacesOutcome>;
   obstruction(image: DecodedImage, face: DetectedFace): Promise<StageOutcome>;
-  orientation(image: DecodedImage, face: DetectedFace): Promise<StageOutcome>;
+  orientation(image: ImageGeometry, face: DetectedFace): Promise<StageOutcome>;
   liveness(image: DecodedImage, face: DetectedFace): Promise<StageOutcome>;
   dispose(): Promise<void>;
 }

@@ -7,7 +7,7 @@ import { ObjectNotFoundError } from '@selfie/object-store';
 import { createWorker, type Job, UnrecoverableError, type Worker } from '@selfie/queue';
 import type { ServiceHandle } from '@selfie/runtime';
 import { createPipelineContext, type PipelineContext } from './context.js';
-import { createInspectionEngine, type InspectionEngine } from './engine.js';
+import { createInspectionEngine, type ImageGeometry, type InspectionEngine } from './engine.js';
 import { addFinalize, addStageFlow } from './flow.js';
 import { dependentStages, notProcessed } from './outcome.js';
 
@@ -60,6 +60,18 @@ async function loadImage(ctx: PipelineContext, objectKey: string): Promise<Decod
   }
 }
 
+async function loadImageOrFail(ctx: PipelineContext, objectKey: string): Promise<DecodedImage> {
+  const image = await loadImage(ctx, objectKey);
+  if (!image) throw new UnrecoverableError(`image '${objectKey}' is missing from storage`);
+  return image;
+}
+
+/** What the faces stage leaves for the later stages (in Mongo, not in job data: landmarks are biometric). */
+interface StoredFace {
+  face: DetectedFace;
+  geometry: ImageGeometry;
+}
+
 async function writeInspection(
   ctx: PipelineContext,
   engine: InspectionEngine,
@@ -93,14 +105,16 @@ export async function runStage(
   if (stage === 'liveness' && !photo.performLivenessCheck) return { stage, skipped: 'liveness_not_requested' };
   if (photo.redacted) throw new UnrecoverableError('photo was redacted before its inspection ran');
 
-  const image = await loadImage(ctx, payload.objectKey);
-  if (!image) throw new UnrecoverableError(`image '${payload.objectKey}' is missing from storage`);
-
   if (stage === 'faces') {
+    const image = await loadImageOrFail(ctx, payload.objectKey);
     const outcome = await engine.faces(image);
     const face = outcome.faces.length === 1 ? outcome.faces[0] : undefined;
-    // The face goes to Mongo before the flow exists, so children always find it.
-    if (face) await ctx.state.saveFace(photoId, face);
+    // The face goes to Mongo before the flow exists, so children always find it; with it the image geometry,
+    // so the orientation stage needs neither the bytes nor a decode.
+    if (face) {
+      const geometry: ImageGeometry = { width: image.width, height: image.height, scale: image.scale };
+      await ctx.state.saveFace(photoId, { face, geometry } satisfies StoredFace);
+    }
     await writeInspection(ctx, engine, photoId, 'faces', outcome.inspection, outcome.ms);
     processMetrics().recordStage('faces', outcome.inspection, outcome.ms / 1000);
     const dependents = dependentStages(photo.performLivenessCheck);
@@ -117,14 +131,15 @@ export async function runStage(
     return { stage, result: outcome.inspection.result, faceCount: outcome.faces.length, ms: outcome.ms };
   }
 
-  const face = (await ctx.state.getFace(photoId)) as DetectedFace | null;
-  if (!face) throw new Error(`no detected face stored for photo ${photoId}`);
+  const stored = (await ctx.state.getFace(photoId)) as StoredFace | null;
+  if (!stored) throw new Error(`no detected face stored for photo ${photoId}`);
+  const { face, geometry } = stored;
   const outcome =
-    stage === 'obstruction'
-      ? await engine.obstruction(image, face)
-      : stage === 'orientation'
-        ? await engine.orientation(image, face)
-        : await engine.liveness(image, face);
+    stage === 'orientation'
+      ? await engine.orientation(geometry, face)
+      : stage === 'obstruction'
+        ? await engine.obstruction(await loadImageOrFail(ctx, payload.objectKey), face)
+        : await engine.liveness(await loadImageOrFail(ctx, payload.objectKey), face);
   await writeInspection(ctx, engine, photoId, stage, outcome.inspection, outcome.ms);
   processMetrics().recordStage(stage, outcome.inspection, outcome.ms / 1000);
   return { stage, result: outcome.inspection.result, ms: outcome.ms };
