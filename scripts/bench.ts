@@ -77,7 +77,10 @@ process.on('exit', () => {
 
 function startProc(name: string, entry: string, env: Record<string, string>): Proc {
   // node --import tsx (not the tsx CLI, which forks): the pid we watch is the process doing the work.
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry)], {
+  // BENCH_CPU_PROF=<name prefix> writes V8 CPU profiles of those processes to .bench/prof (profiling aid).
+  const prof = process.env.BENCH_CPU_PROF && name.startsWith(process.env.BENCH_CPU_PROF);
+  const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${path.join(root, '.bench/prof')}`] : [];
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', path.join(root, entry)], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -309,8 +312,11 @@ async function onePhoto(stack: Stack, clientId: string, data: string): Promise<n
 async function runLoad(stack: Stack, photos: string[], count: number, concurrency: number) {
   const clientId = await createClient(stack);
   const payloads = photos.map((f) => readFileSync(f).toString('base64'));
-  // Warm-up photo: models load lazily on the first job in some workers.
+  // Warm-up photo: every worker has loaded its models and compiled its kernels before timing starts.
   await onePhoto(stack, clientId, payloads[0] as string);
+  // CPU used by every process of the run during the timed part only (start-up excluded), per photo.
+  const pids = runPids(stack.procs);
+  const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
@@ -323,7 +329,10 @@ async function runLoad(stack: Stack, photos: string[], count: number, concurrenc
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { photosPerSecond: round(count / seconds, 2), latencies };
+  const cpuMsPerPhoto = Object.fromEntries(
+    Object.entries(pids).map(([k, pid]) => [k, round(((cpuSeconds(pid) - (cpuBefore[k] ?? 0)) * 1000) / count, 0)]),
+  );
+  return { photosPerSecond: round(count / seconds, 2), latencies, cpuMsPerPhoto };
 }
 
 // ---------- 3. upload path ----------
@@ -396,6 +405,7 @@ async function runUploads(stack: Stack, seconds: number, connections: number, of
     jpegBytes: jpeg.length,
     closedLoop: {
       connections,
+      requests: closed.length,
       requestsPerSecond: round(closed.length / closedElapsed, 1),
       p50: round(quantile(closed, 0.5)),
       p99: round(quantile(closed, 0.99)),
@@ -403,6 +413,7 @@ async function runUploads(stack: Stack, seconds: number, connections: number, of
     },
     openLoop: {
       offeredPerSecond: offeredRate,
+      requests: open.length,
       completedPerSecond: round(open.length / ((performance.now() - openStarted) / 1000), 1),
       p50: round(quantile(open, 0.5)),
       p99: round(quantile(open, 0.99)),
@@ -452,13 +463,9 @@ const limit = await runLimit(photos);
 
 process.stderr.write(`[bench] 2/5 end-to-end: ${N} photos at concurrency ${CONCURRENCY}\n`);
 let stack = await startStack(1, true);
-const pids = runPids(stack.procs);
-const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
 const e2e = await runLoad(stack, photos, N, CONCURRENCY);
-// CPU ms per photo by process (warm-up photo included): where the pipeline's cost goes.
-const cpuMsPerPhoto = Object.fromEntries(
-  Object.entries(pids).map(([k, pid]) => [k, round(((cpuSeconds(pid) - (cpuBefore[k] ?? 0)) * 1000) / (N + 1), 0)]),
-);
+// Where the pipeline's cost goes.
+const { cpuMsPerPhoto } = e2e;
 process.stderr.write(`[bench]     low load: ${opts.low} photos one at a time\n`);
 const low = await runLoad(stack, photos, Number(opts.low), 1);
 const memory = Object.fromEntries(stack.procs.map((p) => [p.name, peakRssMb(p.child.pid)]));
@@ -466,11 +473,20 @@ await stopAll(stack.procs);
 
 process.stderr.write(`[bench] 3/5 upload path: ${opts.connections} connections for ${opts['upload-seconds']} s\n`);
 stack = await startStack(1, false);
+const uploadPids = { ...runPids(stack.procs), 'load generator (this process)': process.pid };
+const uploadCpuBefore = Object.fromEntries(Object.entries(uploadPids).map(([k, pid]) => [k, cpuSeconds(pid)]));
 const upload = await runUploads(
   stack,
   Number(opts['upload-seconds']),
   Number(opts.connections),
   Number(opts['upload-rate']),
+);
+const uploadsDone = upload.closedLoop.requests + upload.openLoop.requests;
+const cpuMsPerUpload = Object.fromEntries(
+  Object.entries(uploadPids).map(([k, pid]) => [
+    k,
+    round(((cpuSeconds(pid) - (uploadCpuBefore[k] ?? 0)) * 1000) / uploadsDone, 1),
+  ]),
 );
 memory['gateway (upload run)'] = peakRssMb(stack.procs[0]?.child.pid);
 await stopAll(stack.procs);
@@ -502,6 +518,7 @@ const result = {
   upload,
   peakRssMb: memory,
   cpuMsPerPhoto,
+  cpuMsPerUpload,
   scalingPhotosPerSecond: scaling,
   seconds: round((performance.now() - benchStarted) / 1000, 0),
 };
@@ -533,6 +550,7 @@ const rows: [string, string, string][] = [
     `p50 ${upload.openLoop.p50} ms, p99 ${upload.openLoop.p99} ms, errors ${upload.openLoop.errors}, not sent ${upload.openLoop.notSentConnectionsBusy} (target p99 <= 150 ms)`,
   ],
   ...Object.entries(cpuMsPerPhoto).map(([k, v]): [string, string, string] => [`CPU per photo ${k}`, `${v} ms`, '']),
+  ...Object.entries(cpuMsPerUpload).map(([k, v]): [string, string, string] => [`CPU per upload ${k}`, `${v} ms`, '']),
   ...Object.entries(memory).map(([k, v]): [string, string, string] => [`peak RSS ${k}`, `${v} MB`, '']),
   ...Object.entries(scaling).map(([k, v]): [string, string, string] => [`scaling ${k}`, `${v} photos/s`, '']),
 ];

@@ -157,17 +157,20 @@ describe('get, download, redact, delete', () => {
     expect((await api('DELETE', `/livePhotos/${photo.id}`)).status).toBe(404);
   });
 
-  it('shows inspections written by the pipeline, and the final status', async () => {
+  it('shows stage results while processing, then the final inspections and status', async () => {
     const photo = await upload();
     const faces = { result: 'clear', breakdown: { faceCount: 1 }, reasons: [] };
-    expect(await gw.repos.livePhotos.setStageInspection(photo.id, 'facesAnalysis', faces)).toBe(true);
-    expect(await gw.repos.livePhotos.complete(photo.id, { outcome: 'clear', timings: { facesAnalysis: 12 } })).toBe(
-      true,
-    );
-    expect(await gw.repos.livePhotos.complete(photo.id, { outcome: 'clear' })).toBe(false);
+    await gw.repos.pipeline.saveStageResult(photo.id, { stage: 'faces', inspection: faces, ms: 12 });
+    const during = await api('GET', `/livePhotos/${photo.id}`);
+    expect(during.body.status).toBe('processing');
+    expect(during.body.inspections).toEqual({ facesAnalysis: faces, timings: { facesAnalysis: 12 } });
+
+    const final = { facesAnalysis: faces, outcome: 'clear', timings: { facesAnalysis: 12 } };
+    expect(await gw.repos.pipeline.completePhoto(photo.id, final)).toBe(true);
+    expect(await gw.repos.pipeline.completePhoto(photo.id, final)).toBe(false);
     const res = await api('GET', `/livePhotos/${photo.id}`);
     expect(res.body.status).toBe('complete');
-    expect(res.body.inspections).toEqual({ facesAnalysis: faces, outcome: 'clear', timings: { facesAnalysis: 12 } });
+    expect(res.body.inspections).toEqual(final);
   });
 });
 

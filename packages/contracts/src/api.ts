@@ -163,6 +163,19 @@ const clientFields = {
   metadata: ZMetadata.optional(),
 };
 
+/** Every field a client carries besides its id and timestamps: updates merge and unset exactly these. */
+export const CLIENT_FIELDS = [
+  'type',
+  'email',
+  'mobile',
+  'telephone',
+  'externalId',
+  'joinedDate',
+  'personDetails',
+  'companyDetails',
+  'metadata',
+] as const;
+
 export const ZClientCreate = z
   .object(clientFields)
   .superRefine((c, ctx) => {

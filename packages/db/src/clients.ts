@@ -1,4 +1,4 @@
-import type { TClientCreate } from '@selfie/contracts';
+import { CLIENT_FIELDS, type TClientCreate } from '@selfie/contracts';
 import { type Connection, Schema, type Types } from 'mongoose';
 import { findOwned, findPage, modelOn, type Page, type PageRequest, toObjectId } from './models.js';
 
@@ -60,15 +60,7 @@ export class ClientRepository {
   /** Replaces the client's fields with `next` (a full, validated client); fields absent from `next` are removed. */
   async replace(accountId: string, id: string, next: TClientCreate): Promise<ClientDoc | null> {
     const unset: Record<string, 1> = {};
-    for (const field of [
-      'mobile',
-      'telephone',
-      'externalId',
-      'joinedDate',
-      'personDetails',
-      'companyDetails',
-      'metadata',
-    ]) {
+    for (const field of CLIENT_FIELDS) {
       if ((next as Record<string, unknown>)[field] === undefined) unset[field] = 1;
     }
     const filter = { _id: toObjectId(id), accountId: toObjectId(accountId) };

@@ -13,7 +13,6 @@ export { type ClientDoc, type ClientListFilter, ClientRepository } from './clien
 export { connectMongo, pingMongo } from './connection.js';
 export { type EventDoc, EventRepository, toEventEnvelope } from './events.js';
 export {
-  type CompleteInput,
   type LivePhotoDoc,
   LivePhotoRepository,
   type NewLivePhoto,

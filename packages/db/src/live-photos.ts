@@ -54,12 +54,6 @@ export interface NewLivePhoto {
   performLivenessCheck: boolean;
 }
 
-export interface CompleteInput {
-  outcome: TVerdict;
-  models?: unknown;
-  timings?: Record<string, number>;
-}
-
 /**
  * Live photo records. API-facing methods are scoped by account; pipeline methods (`setStageInspection`,
  * `complete`, `fail`, `findStale`, ...) address a photo by id alone since workers act on job payloads.
@@ -128,49 +122,6 @@ export class LivePhotoRepository {
   async deleteForClient(accountId: string, clientId: string): Promise<number> {
     const result = await this.model.deleteMany({ accountId: toObjectId(accountId), clientId: toObjectId(clientId) });
     return result.deletedCount;
-  }
-
-  /**
-   * Writes one stage's inspection (`field` is its wire name, e.g. `facesAnalysis`). Idempotent: a retried stage
-   * overwrites its own result. `extra` holds further `$set` paths, e.g. `{'inspections.timings.facesAnalysis': 41}`.
-   * Returns false when the photo no longer exists.
-   */
-  async setStageInspection(
-    photoId: string,
-    field: string,
-    value: unknown,
-    extra: Record<string, unknown> = {},
-  ): Promise<boolean> {
-    const result = await this.model.updateOne(
-      { _id: toObjectId(photoId) },
-      { $set: { [`inspections.${field}`]: value, ...extra } },
-      { strict: false },
-    );
-    return result.matchedCount === 1;
-  }
-
-  /** processing → complete. Returns true only for the call that made the transition (finalize may run twice). */
-  async complete(photoId: string, input: CompleteInput): Promise<boolean> {
-    const set: Record<string, unknown> = { status: 'complete', 'inspections.outcome': input.outcome };
-    if (input.models !== undefined) set['inspections.models'] = input.models;
-    if (input.timings !== undefined) {
-      for (const [stage, ms] of Object.entries(input.timings)) set[`inspections.timings.${stage}`] = ms;
-    }
-    const result = await this.model.updateOne(
-      { _id: toObjectId(photoId), status: 'processing' },
-      { $set: set },
-      { strict: false },
-    );
-    return result.modifiedCount === 1;
-  }
-
-  /** processing → failed. Returns true only for the call that made the transition. */
-  async fail(photoId: string, reason: string): Promise<boolean> {
-    const result = await this.model.updateOne(
-      { _id: toObjectId(photoId), status: 'processing' },
-      { $set: { status: 'failed', failureReason: reason } },
-    );
-    return result.modifiedCount === 1;
   }
 
   /** Photos still processing whose record has not changed since `olderThan`, oldest first. */

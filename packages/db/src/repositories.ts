@@ -3,6 +3,7 @@ import { AccountRepository } from './accounts.js';
 import { ClientRepository } from './clients.js';
 import { EventRepository } from './events.js';
 import { LivePhotoRepository } from './live-photos.js';
+import { PipelineRepository } from './pipeline-repository.js';
 import { WebhookDeliveryRepository } from './webhook-deliveries.js';
 import { WebhookRepository } from './webhooks.js';
 
@@ -13,6 +14,8 @@ export interface Repositories {
   webhooks: WebhookRepository;
   deliveries: WebhookDeliveryRepository;
   events: EventRepository;
+  /** Per-stage results of photos still processing (read for progress; written by the pipeline). */
+  pipeline: PipelineRepository;
 }
 
 /** All repositories on one connection; `init` builds their indexes (call once at start). */
@@ -24,6 +27,7 @@ export function createRepositories(connection: Connection): Repositories & { ini
     webhooks: new WebhookRepository(connection),
     deliveries: new WebhookDeliveryRepository(connection),
     events: new EventRepository(connection),
+    pipeline: new PipelineRepository(connection),
   };
   return {
     ...repos,

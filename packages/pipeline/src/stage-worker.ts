@@ -83,12 +83,8 @@ async function writeInspection(
   const models = { engine: engine.info.engine, backend: engine.info.backend, versions: engine.info.versions };
   // Authoritative copy, keyed by (photo, stage): a re-run overwrites instead of adding a record.
   await ctx.state.saveStageResult(photoId, { stage, inspection, ms, models });
-  // Progress shown while processing (`inspections.<field>`); the finalizer rewrites all of it in one update, so a
-  // lost write here (FerretDB does not serialise concurrent updates of one document) costs nothing.
-  const field = STAGE_FIELD[stage];
-  await ctx.photos
-    .setStageInspection(photoId, field, inspection, { [`inspections.timings.${field}`]: ms })
-    .catch((err: unknown) => ctx.logger.warn({ err, photoId, stage }, 'progress write failed'));
+  // Progress while processing is read from these results by the gateway; the finalizer copies them into the
+  // photo in one write.
 }
 
 /** One stage job: read the image once, run this stage's inspection, store it, and (faces) start the rest. */

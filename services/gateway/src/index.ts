@@ -104,6 +104,7 @@ export async function startGateway(config: TConfig, logger: Logger, deps: Gatewa
         webhooks: guarded(rawRepos.webhooks, 'mongo', ms),
         deliveries: guarded(rawRepos.deliveries, 'mongo', ms),
         events: guarded(rawRepos.events, 'mongo', ms),
+        pipeline: guarded(rawRepos.pipeline, 'mongo', ms),
       },
       store: guarded(rawStore, 's3', ms),
       faces,

@@ -1,4 +1,5 @@
 import {
+  CLIENT_FIELDS,
   errors,
   isObjectId,
   PAGE_SIZE_DEFAULT,
@@ -13,18 +14,6 @@ import { Router } from 'express';
 import type { GatewayContext } from '../context.js';
 import { parseBody, parseQuery } from '../http.js';
 import { listBody, toClient } from '../serialize.js';
-
-const CLIENT_FIELDS = [
-  'type',
-  'email',
-  'mobile',
-  'telephone',
-  'externalId',
-  'joinedDate',
-  'personDetails',
-  'companyDetails',
-  'metadata',
-] as const;
 
 /** Removes the photos of a client a few at a time: bytes first, then the record (so no record outlives its bytes). */
 async function deleteClientPhotos(ctx: GatewayContext, accountId: string, clientId: string): Promise<void> {

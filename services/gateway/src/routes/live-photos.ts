@@ -2,6 +2,8 @@ import {
   errors,
   isObjectId,
   PAGE_SIZE_DEFAULT,
+  STAGE_FIELD,
+  type TStage,
   ZLivePhotoListQuery,
   ZLivePhotoUpload,
   ZLivePhotoUploadForm,
@@ -152,8 +154,28 @@ export function livePhotosRouter(ctx: GatewayContext): Router {
     return doc;
   }
 
+  /**
+   * While a photo is processing, each finished stage's result sits in its own small document until the finalizer
+   * copies them all into the photo in one write; merging them here shows progress without a write per stage to
+   * the (large) photos collection.
+   */
+  async function withProgress(doc: LivePhotoDoc): Promise<LivePhotoDoc> {
+    if (doc.status !== 'processing') return doc;
+    const results = await repos.pipeline.stageResults(doc._id.toHexString());
+    if (results.length === 0) return doc;
+    const inspections: Record<string, unknown> = { ...(doc.inspections ?? {}) };
+    const timings: Record<string, unknown> = { ...((inspections.timings as Record<string, unknown>) ?? {}) };
+    for (const r of results) {
+      const field = STAGE_FIELD[r.stage as TStage];
+      if (!field) continue;
+      inspections[field] = r.inspection;
+      timings[field] = r.ms;
+    }
+    return { ...doc, inspections: { ...inspections, timings } };
+  }
+
   router.get('/:id', async (req, res) => {
-    res.json(toLivePhoto(await findPhoto(res.locals.accountId, req.params.id)));
+    res.json(toLivePhoto(await withProgress(await findPhoto(res.locals.accountId, req.params.id))));
   });
 
   const download: RequestHandler<{ id: string }> = async (req, res) => {
