@@ -74,6 +74,35 @@ async function startNative(): Promise<BackingServices> {
   };
 }
 
+/**
+ * Drops what test files left on shared services: their `t_*` databases and `t_*` Redis keys (see testConfig), so
+ * repeated runs on one machine do not pile data up. Buckets stay: emptying them costs more than they weigh.
+ */
+async function removeTestData(services: BackingServices): Promise<void> {
+  const { connectMongo } = await import('@selfie/db');
+  const { createRedisClient } = await import('@selfie/queue');
+  const conn = await connectMongo(services.mongoUri);
+  try {
+    const { databases } = await conn.getClient().db().admin().listDatabases({ nameOnly: true });
+    for (const { name } of databases) {
+      if (name.startsWith('t_')) await conn.getClient().db(name).dropDatabase();
+    }
+  } finally {
+    await conn.close();
+  }
+  const redis = createRedisClient(services.redisUrl, 'worker');
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', 't_*', 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const env = process.env;
   if (env.REDIS_URL && env.MONGODB_URI && env.S3_ENDPOINT) {
@@ -91,6 +120,8 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     project.provide('backing', services);
     return stop;
   }
-  project.provide('backing', await startNative());
-  return undefined;
+  const native = await startNative();
+  project.provide('backing', native);
+  // KEEP_TEST_DATA=1 leaves it for a post-mortem.
+  return process.env.KEEP_TEST_DATA ? undefined : () => removeTestData(native);
 }

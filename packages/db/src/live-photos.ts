@@ -1,4 +1,4 @@
-import type { TLivePhotoStatus, TVerdict } from '@selfie/contracts';
+import type { TLivePhotoStatus } from '@selfie/contracts';
 import { type Connection, Schema, type Types } from 'mongoose';
 import { findOwned, findPage, modelOn, type Page, type PageRequest, toObjectId } from './models.js';
 

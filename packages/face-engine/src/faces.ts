@@ -239,7 +239,6 @@ export async function headFromBodyPose(
     (k): k is NonNullable<typeof k> => !!k && k.score >= 0.2,
   );
   const xs = pts.map((k) => k.position[0] ?? 0);
-  const ys = pts.map((k) => k.position[1] ?? 0);
   const eyeDist = Math.hypot(
     (le.position[0] ?? 0) - (re.position[0] ?? 0),
     (le.position[1] ?? 0) - (re.position[1] ?? 0),

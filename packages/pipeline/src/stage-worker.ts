@@ -1,5 +1,5 @@
 import type { TConfig } from '@selfie/config';
-import { STAGE_FIELD, type TStage, type TStageInspection, type TStageJob } from '@selfie/contracts';
+import type { TStage, TStageInspection, TStageJob } from '@selfie/contracts';
 import { type DecodedImage, type DetectedFace, decodeImage, ImageDecodeError } from '@selfie/face-engine';
 import type { Logger } from '@selfie/logger';
 import { processMetrics } from '@selfie/metrics';
