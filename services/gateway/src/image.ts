@@ -2,6 +2,11 @@ import { createHash } from 'node:crypto';
 import { errors } from '@selfie/contracts';
 import sharp from 'sharp';
 
+// The gateway only validates each upload once: libvips' operation cache (up to 50 MB) would hold memory for
+// nothing, and one libvips thread per request keeps many concurrent uploads from multiplying thread stacks.
+sharp.cache(false);
+sharp.concurrency(1);
+
 export type ImageContentType = 'image/jpeg' | 'image/png';
 
 export interface UploadLimits {
