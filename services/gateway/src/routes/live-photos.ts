@@ -117,11 +117,8 @@ export function livePhotosRouter(ctx: GatewayContext): Router {
         faces.add(
           QUEUES.faces.job,
           { photoId: id, accountId, objectKey, performLivenessCheck: input.performLivenessCheck },
-          {
-            jobId: jobId(id, 'faces'),
-            attempts: config.STAGE_ATTEMPTS,
-            backoff: { type: 'exponential', delay: config.STAGE_BACKOFF_MS, jitter: 0.5 },
-          },
+          // Attempts and back-off are the queue's defaults (the catalogue, with config).
+          { jobId: jobId(id, 'faces') },
         ),
       );
     } catch (err) {
