@@ -253,6 +253,27 @@ export async function headFromBodyPose(
 }
 
 /**
+ * Five named points (eye centres, nose tip, mouth corners) as ratios of the image size, for the API to show what
+ * the later stages looked at; absent when the face mesh did not run (e.g. a rescue-pass face).
+ */
+function keyLandmarks(face: DetectedFace, image: DecodedImage): Record<string, [number, number]> | undefined {
+  const p = face.landmarks?.points;
+  if (!p) return undefined;
+  const ratio = (x: number, y: number): [number, number] => [
+    Math.round((x / image.width) * 1000) / 1000,
+    Math.round((y / image.height) * 1000) / 1000,
+  ];
+  const mid = (a: [number, number], b: [number, number]) => ratio((a[0] + b[0]) / 2, (a[1] + b[1]) / 2);
+  return {
+    rightEye: mid(p.rightEyeInner, p.rightEyeOuter),
+    leftEye: mid(p.leftEyeInner, p.leftEyeOuter),
+    noseTip: ratio(p.noseTip[0], p.noseTip[1]),
+    mouthRight: ratio(p.mouthRight[0], p.mouthRight[1]),
+    mouthLeft: ratio(p.mouthLeft[0], p.mouthLeft[1]),
+  };
+}
+
+/**
  * Faces analysis: counts every face. The normal pass uses faceMinConfidence. Only when it finds nothing, a rescue
  * pass at faceRescueMinConfidence runs (masked faces score low on the detector); its faces are kept only when the
  * face mesh also looks like a face (meshScore >= faceRescueMinMeshScore), so animals/objects stay "no face".
@@ -314,7 +335,10 @@ export async function analyzeFaces(engine: FaceEngine, image: DecodedImage): Pro
       result: faces.length === 1 ? 'clear' : 'attention',
       breakdown: {
         faceCount: faces.length,
-        faces: faces.map((f) => ({ box: f.box, boxPixels: f.boxPixels, confidence: f.confidence })),
+        faces: faces.map((f) => {
+          const landmarks = keyLandmarks(f, image);
+          return { box: f.box, boxPixels: f.boxPixels, confidence: f.confidence, ...(landmarks ? { landmarks } : {}) };
+        }),
         ...(rescue ? { rescuePass: true } : {}),
         ...(rescue && faces[0]?.rescueCue ? { rescueCue: faces[0].rescueCue } : {}),
       },

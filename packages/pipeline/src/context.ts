@@ -11,6 +11,7 @@ import {
 import type { Logger } from '@selfie/logger';
 import { createObjectStore, type ObjectStore } from '@selfie/object-store';
 import {
+  closeQueues,
   createQueue,
   createRedisClient,
   FlowProducer,
@@ -87,7 +88,7 @@ export async function createPipelineContext(config: TConfig, logger: Logger): Pr
     },
     flow,
     async close() {
-      await Promise.allSettled([...[...queues.values()].map((q) => q.close()), flow.close()]);
+      await closeQueues([...queues.values(), flow]);
       await redis.quit().catch(() => redis.disconnect());
       await mongo.close().catch(() => {});
     },

@@ -55,3 +55,22 @@ export function createWorker<K extends QueueKey, R>(
 export function createQueueEvents(key: QueueKey, ctx: QueueContext): QueueEvents {
   return new QueueEvents(QUEUES[key].name, { connection: ctx.connection, prefix: ctx.prefix });
 }
+
+/**
+ * Closes queues that share one connection. Each first finishes its start-up (bounded): BullMQ reports a start-up
+ * that fails after close() on a listener-less emitter, which would crash the process when the shared connection
+ * goes away right after.
+ */
+export async function closeQueues(queues: Iterable<{ waitUntilReady(): Promise<unknown>; close(): Promise<void> }>) {
+  await Promise.allSettled(
+    [...queues].map(async (q) => {
+      let timer: NodeJS.Timeout | undefined;
+      const bounded = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, 2000);
+      });
+      await Promise.race([q.waitUntilReady().catch(() => {}), bounded]);
+      clearTimeout(timer);
+      await q.close();
+    }),
+  );
+}

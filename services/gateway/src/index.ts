@@ -6,7 +6,7 @@ import { createEventPublisher } from '@selfie/events';
 import type { Logger } from '@selfie/logger';
 import { processMetrics } from '@selfie/metrics';
 import { createObjectStore, type ObjectStore } from '@selfie/object-store';
-import { createQueue, createRedisClient, QUEUES, type Queue, type QueueKey } from '@selfie/queue';
+import { closeQueues, createQueue, createRedisClient, QUEUES, type Queue, type QueueKey } from '@selfie/queue';
 import type { ServiceHandle } from '@selfie/runtime';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
@@ -67,8 +67,10 @@ export async function startGateway(config: TConfig, logger: Logger, deps: Gatewa
 
   const closeOwned = async () => {
     for (const q of queues) processMetrics().unwatchQueue(q.name);
-    await Promise.allSettled(queues.map((q) => q.close()));
-    if (!deps.redis) redis.disconnect();
+    await closeQueues(queues);
+    // quit, not disconnect: replies still pending (e.g. a queue's start-up version check) settle instead of
+    // failing with 'Connection is closed' on a connection whose queue has already stopped listening.
+    if (!deps.redis) await redis.quit().catch(() => redis.disconnect());
     if (!deps.connection) await connection.close().catch(() => {});
   };
 
