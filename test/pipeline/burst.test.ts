@@ -16,6 +16,7 @@ import {
   upload,
   waitFor,
 } from './helpers.js';
+import { disposeTestContext } from './support.js';
 
 // 200 uploads in a burst through the all-in-one process: every photo completes, none lost or duplicated.
 // CPU-bound on a 2-core machine: small photos (30-60 KB, the faces stage analyses them at their own size) and the
@@ -48,11 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.stop();
   await receiver?.close();
-  await ctx?.mongo.dropDatabase().catch(() => {});
-  for (const key of ['faces', 'obstruction', 'orientation', 'liveness', 'finalize', 'webhooks', 'sweeper'] as const) {
-    await ctx?.queue(key).obliterate({ force: true });
-  }
-  await ctx?.close();
+  await disposeTestContext(ctx);
 });
 
 describe('burst', () => {

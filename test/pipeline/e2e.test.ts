@@ -18,6 +18,7 @@ import {
   upload,
   waitFor,
 } from './helpers.js';
+import { disposeTestContext } from './support.js';
 
 // The whole product in one process (the all-in-one entrypoint), driven through its HTTP API.
 let config: TConfig;
@@ -48,11 +49,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.stop();
   await receiver?.close();
-  await ctx?.mongo.dropDatabase().catch(() => {});
-  for (const key of ['faces', 'obstruction', 'orientation', 'liveness', 'finalize', 'webhooks', 'sweeper'] as const) {
-    await ctx?.queue(key).obliterate({ force: true });
-  }
-  await ctx?.close();
+  await disposeTestContext(ctx);
 });
 
 describe('all-in-one, end to end', () => {

@@ -20,7 +20,7 @@ import {
   upload,
   waitFor,
 } from './helpers.js';
-import { type PipelineHandle, startPipeline } from './support.js';
+import { disposeTestContext, type PipelineHandle, startPipeline } from './support.js';
 
 // A stage worker killed with SIGKILL while it holds a job: after a restart the photo still completes, once.
 let config: TConfig;
@@ -79,11 +79,7 @@ afterAll(async () => {
   await gateway?.stop();
   await pipeline?.stop();
   await receiver?.close();
-  await ctx?.mongo.dropDatabase().catch(() => {});
-  for (const key of ['faces', 'obstruction', 'orientation', 'liveness', 'finalize', 'webhooks', 'sweeper'] as const) {
-    await ctx?.queue(key).obliterate({ force: true });
-  }
-  await ctx?.close();
+  await disposeTestContext(ctx);
 });
 
 describe('a stage worker killed mid-job', () => {

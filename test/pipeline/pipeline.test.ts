@@ -15,7 +15,7 @@ import { jobId } from '@selfie/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../support/env.js';
 import { fixture, type Receiver, sleep, startReceiver, waitFor } from './helpers.js';
-import { type PipelineHandle, seedPhoto, startPipeline, waitForFinal } from './support.js';
+import { disposeTestContext, type PipelineHandle, seedPhoto, startPipeline, waitForFinal } from './support.js';
 
 // The stage pipeline on its own (jobs enqueued as the gateway does), with the real face engine and services.
 let config: TConfig;
@@ -48,11 +48,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await pipeline?.stop();
   await receiver?.close();
-  await ctx?.mongo.dropDatabase().catch(() => {});
-  for (const key of ['faces', 'obstruction', 'orientation', 'liveness', 'finalize', 'webhooks', 'sweeper'] as const) {
-    await ctx?.queue(key).obliterate({ force: true });
-  }
-  await ctx?.close();
+  await disposeTestContext(ctx);
 });
 
 const single = () => fixture('single');

@@ -13,8 +13,17 @@ import {
   startStageWorker,
   startWebhookDispatcher,
 } from '@selfie/pipeline';
+import { QUEUES, type QueueKey } from '@selfie/queue';
 import type { ServiceHandle } from '@selfie/runtime';
 import { root, sleep, tempDir, waitFor } from './helpers.js';
+
+/** Drops a test file's database and every queue of its prefix, then closes the context. */
+export async function disposeTestContext(ctx: PipelineContext | undefined): Promise<void> {
+  if (!ctx) return;
+  await ctx.mongo.dropDatabase().catch(() => {});
+  for (const key of Object.keys(QUEUES) as QueueKey[]) await ctx.queue(key).obliterate({ force: true });
+  await ctx.close();
+}
 
 export interface PipelineHandle {
   engine: InspectionEngine;
