@@ -25,6 +25,8 @@ const { values: opts } = parseArgs({
     'upload-seconds': { type: 'string', default: '10' },
     connections: { type: 'string', default: '200' },
     'upload-rate': { type: 'string', default: '150' },
+    /** How often the load generator polls a photo it waits for. */
+    'poll-ms': { type: 'string', default: '250' },
     fixtures: { type: 'string', default: path.join(root, 'test/fixtures/faces/A-single') },
   },
 });
@@ -295,9 +297,9 @@ async function onePhoto(stack: Stack, clientId: string, data: string): Promise<n
   const photo = await api(stack, 'POST', '/v1/livePhotos', { clientId, data });
   const uploadMs = Date.now() - started;
   for (;;) {
-    // Polling is load on the database too: 250 ms keeps it small, and latency comes from the record's own
+    // Polling is load on the database too (--poll-ms, 250 by default); latency comes from the record's own
     // timestamps, not from when the poll noticed.
-    await sleep(250);
+    await sleep(Number(opts['poll-ms']));
     const now = await api(stack, 'GET', `/v1/livePhotos/${photo.id as string}`).catch((err: Error) => {
       process.stderr.write(`[bench] poll failed, retrying: ${err.message}\n`);
       return { status: 'processing' } as Record<string, unknown>;
