@@ -114,6 +114,12 @@ export interface PrivateServer {
   cleanup(): Promise<void>;
 }
 
+/** Private servers still running; killed if the test process exits without its clean-up (e.g. a crash). */
+const runningServers = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of runningServers) child.kill('SIGKILL');
+});
+
 function privateServer(
   name: string,
   port: number,
@@ -137,7 +143,10 @@ function privateServer(
     url,
     async start() {
       const { cmd, args, env } = command();
-      child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: 'ignore' });
+      const started = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: 'ignore' });
+      runningServers.add(started);
+      started.once('exit', () => runningServers.delete(started));
+      child = started;
       await waitFor(`${name} on port ${port}`, portOpen, 20_000, 100);
     },
     async kill() {
