@@ -27,6 +27,7 @@ export {
   toObjectId,
 } from './models.js';
 export {
+  assembleInspections,
   PipelineRepository,
   type PipelineStateDoc,
   type StageResult,

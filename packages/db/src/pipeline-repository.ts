@@ -1,3 +1,4 @@
+import { STAGE_FIELD, type TStage } from '@selfie/contracts';
 import { type Connection, Schema, type Types } from 'mongoose';
 import { LivePhotoRepository } from './live-photos.js';
 import { modelOn, toObjectId } from './models.js';
@@ -40,6 +41,27 @@ export interface StageResult {
   inspection: unknown;
   ms: number;
   models?: unknown;
+}
+
+/**
+ * The `inspections` object that stage results add up to: each stage's inspection under its wire name, the stages'
+ * timings, and the model versions (the faces stage's first). `wanted` keeps only the stages a photo expects.
+ * Shared by the finalizer (the final object) and the gateway (progress while processing).
+ */
+export function assembleInspections(results: StageResult[], wanted?: ReadonlySet<string>): Record<string, unknown> {
+  const inspections: Record<string, unknown> = {};
+  const timings: Record<string, number> = {};
+  let models: unknown;
+  for (const result of results) {
+    const field = STAGE_FIELD[result.stage as TStage];
+    if (!field || (wanted && !wanted.has(result.stage))) continue;
+    inspections[field] = result.inspection;
+    timings[field] = result.ms;
+    if (result.stage === 'faces' || models === undefined) models = result.models;
+  }
+  if (models !== undefined) inspections.models = models;
+  inspections.timings = timings;
+  return inspections;
 }
 
 const pipelineStateSchema = new Schema<PipelineStateDoc>(

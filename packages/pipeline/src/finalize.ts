@@ -1,4 +1,5 @@
-import { ReasonCode, STAGE_FIELD, type TFinalizeJob, type TStage, type TVerdict } from '@selfie/contracts';
+import { ReasonCode, type TFinalizeJob, type TVerdict } from '@selfie/contracts';
+import { assembleInspections } from '@selfie/db';
 import { processMetrics } from '@selfie/metrics';
 import type { Job } from '@selfie/queue';
 import type { PipelineContext } from './context.js';
@@ -25,20 +26,7 @@ async function collectInspections(
   photoId: string,
   performLivenessCheck: boolean,
 ): Promise<Record<string, unknown>> {
-  const wanted = new Set<string>(expectedStages(performLivenessCheck));
-  const inspections: Record<string, unknown> = {};
-  const timings: Record<string, number> = {};
-  let models: unknown;
-  for (const result of await ctx.state.stageResults(photoId)) {
-    if (!wanted.has(result.stage)) continue;
-    const field = STAGE_FIELD[result.stage as TStage];
-    inspections[field] = result.inspection;
-    timings[field] = result.ms;
-    if (result.stage === 'faces' || models === undefined) models = result.models;
-  }
-  if (models !== undefined) inspections.models = models;
-  inspections.timings = timings;
-  return inspections;
+  return assembleInspections(await ctx.state.stageResults(photoId), new Set(expectedStages(performLivenessCheck)));
 }
 
 /**

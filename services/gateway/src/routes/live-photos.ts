@@ -2,13 +2,11 @@ import {
   errors,
   isObjectId,
   PAGE_SIZE_DEFAULT,
-  STAGE_FIELD,
-  type TStage,
   ZLivePhotoListQuery,
   ZLivePhotoUpload,
   ZLivePhotoUploadForm,
 } from '@selfie/contracts';
-import { type LivePhotoDoc, Types } from '@selfie/db';
+import { assembleInspections, type LivePhotoDoc, Types } from '@selfie/db';
 import { livePhotoEventPayload } from '@selfie/events';
 import { ObjectNotFoundError } from '@selfie/object-store';
 import { jobId, QUEUES } from '@selfie/queue';
@@ -160,15 +158,7 @@ export function livePhotosRouter(ctx: GatewayContext): Router {
     if (doc.status !== 'processing') return doc;
     const results = await repos.pipeline.stageResults(doc._id.toHexString());
     if (results.length === 0) return doc;
-    const inspections: Record<string, unknown> = { ...(doc.inspections ?? {}) };
-    const timings: Record<string, unknown> = { ...((inspections.timings as Record<string, unknown>) ?? {}) };
-    for (const r of results) {
-      const field = STAGE_FIELD[r.stage as TStage];
-      if (!field) continue;
-      inspections[field] = r.inspection;
-      timings[field] = r.ms;
-    }
-    return { ...doc, inspections: { ...inspections, timings } };
+    return { ...doc, inspections: { ...(doc.inspections ?? {}), ...assembleInspections(results) } };
   }
 
   router.get('/:id', async (req, res) => {
