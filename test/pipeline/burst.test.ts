@@ -1,22 +1,7 @@
-import { type AllInOneHandle, start } from '@selfie/all-in-one';
-import type { TConfig } from '@selfie/config';
-import { createLogger } from '@selfie/logger';
-import { createPipelineContext, type PipelineContext } from '@selfie/pipeline';
+import type { PipelineContext } from '@selfie/pipeline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testConfig } from '../support/env.js';
-import {
-  type Api,
-  apiClient,
-  fixture,
-  fixtures,
-  type Receiver,
-  seedAccount,
-  startReceiver,
-  TEST_API_KEY,
-  upload,
-  waitFor,
-} from './helpers.js';
-import { disposeTestContext } from './support.js';
+import { type Api, fixture, fixtures, type Receiver, upload, waitFor } from './helpers.js';
+import { startTestStack, type TestStack } from './support.js';
 
 // 200 uploads in a burst through the all-in-one process: every photo completes, none lost or duplicated.
 // CPU-bound on a 2-core machine: small photos (30-60 KB, the faces stage analyses them at their own size) and the
@@ -24,32 +9,19 @@ import { disposeTestContext } from './support.js';
 const PHOTOS = 200;
 const PARALLEL_UPLOADS = 8;
 
-let config: TConfig;
-let app: AllInOneHandle;
+let stack: TestStack;
 let ctx: PipelineContext;
 let api: Api;
 let receiver: Receiver;
 let clientId: string;
 
 beforeAll(async () => {
-  config = testConfig({
-    LOCAL_API_KEY: TEST_API_KEY,
-    WEBHOOK_ALLOW_PRIVATE: true,
-    RATE_LIMIT_PER_SECOND: 10_000,
-    UPLOAD_MIN_BYTES: 1024,
-  });
-  const logger = createLogger({ service: 'test-burst', level: config.LOG_LEVEL });
-  app = await start(config, logger);
-  ctx = await createPipelineContext(config, logger);
-  api = apiClient(app.gateway.url, TEST_API_KEY);
-  receiver = await startReceiver();
-  clientId = (await seedAccount(api, receiver.url)).clientId;
+  stack = await startTestStack('test-burst', { RATE_LIMIT_PER_SECOND: 10_000, UPLOAD_MIN_BYTES: 1024 });
+  ({ ctx, api, receiver, clientId } = stack);
 });
 
 afterAll(async () => {
-  await app?.stop();
-  await receiver?.close();
-  await disposeTestContext(ctx);
+  await stack?.stop();
 });
 
 describe('burst', () => {

@@ -1,55 +1,26 @@
 import { EventVerifier } from '@complycube/api';
-import { type AllInOneHandle, start } from '@selfie/all-in-one';
 import type { TConfig } from '@selfie/config';
 import { STAGE_FIELD } from '@selfie/contracts';
-import { createLogger } from '@selfie/logger';
-import { createPipelineContext, type PipelineContext, SIGNATURE_HEADER } from '@selfie/pipeline';
+import { SIGNATURE_HEADER } from '@selfie/pipeline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testConfig } from '../support/env.js';
-import {
-  type Api,
-  apiClient,
-  fixture,
-  pollPhoto,
-  type Receiver,
-  seedAccount,
-  startReceiver,
-  TEST_API_KEY,
-  upload,
-  waitFor,
-} from './helpers.js';
-import { disposeTestContext } from './support.js';
+import { type Api, fixture, pollPhoto, type Receiver, upload, waitFor } from './helpers.js';
+import { startTestStack, type TestStack } from './support.js';
 
 // The whole product in one process (the all-in-one entrypoint), driven through its HTTP API.
+let stack: TestStack;
 let config: TConfig;
-let app: AllInOneHandle;
-let ctx: PipelineContext;
 let api: Api;
 let receiver: Receiver;
 let clientId: string;
 let secret: string;
 
 beforeAll(async () => {
-  config = testConfig({
-    LOCAL_API_KEY: TEST_API_KEY,
-    WEBHOOK_ALLOW_PRIVATE: true,
-    WEBHOOK_BACKOFF_MS: 200,
-    RATE_LIMIT_PER_SECOND: 1000,
-  });
-  const logger = createLogger({ service: 'test-e2e', level: config.LOG_LEVEL });
-  app = await start(config, logger);
-  ctx = await createPipelineContext(config, logger);
-  api = apiClient(app.gateway.url, TEST_API_KEY);
-  receiver = await startReceiver();
-  const seeded = await seedAccount(api, receiver.url);
-  clientId = seeded.clientId;
-  secret = seeded.secret as string;
+  stack = await startTestStack('test-e2e', { WEBHOOK_BACKOFF_MS: 200, RATE_LIMIT_PER_SECOND: 1000 });
+  ({ config, api, receiver, clientId, secret } = stack);
 });
 
 afterAll(async () => {
-  await app?.stop();
-  await receiver?.close();
-  await disposeTestContext(ctx);
+  await stack?.stop();
 });
 
 describe('all-in-one, end to end', () => {

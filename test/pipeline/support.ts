@@ -1,12 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { type AllInOneHandle, start as startAllInOne } from '@selfie/all-in-one';
 import type { TConfig } from '@selfie/config';
 import { STAGES, type TStage } from '@selfie/contracts';
 import { type LivePhotoDoc, Types } from '@selfie/db';
-import type { Logger } from '@selfie/logger';
+import { createLogger, type Logger } from '@selfie/logger';
 import {
   addFacesJob,
   createInspectionEngine,
+  createPipelineContext,
   type InspectionEngine,
   type PipelineContext,
   startFinalizer,
@@ -15,7 +17,19 @@ import {
 } from '@selfie/pipeline';
 import { QUEUES, type QueueKey } from '@selfie/queue';
 import type { ServiceHandle } from '@selfie/runtime';
-import { root, sleep, tempDir, waitFor } from './helpers.js';
+import { testConfig } from '../support/env.js';
+import {
+  type Api,
+  apiClient,
+  type Receiver,
+  root,
+  seedAccount,
+  sleep,
+  startReceiver,
+  TEST_API_KEY,
+  tempDir,
+  waitFor,
+} from './helpers.js';
 
 /** Drops a test file's database and every queue of its prefix, then closes the context. */
 export async function disposeTestContext(ctx: PipelineContext | undefined): Promise<void> {
@@ -23,6 +37,43 @@ export async function disposeTestContext(ctx: PipelineContext | undefined): Prom
   await ctx.mongo.dropDatabase().catch(() => {});
   for (const key of Object.keys(QUEUES) as QueueKey[]) await ctx.queue(key).obliterate({ force: true });
   await ctx.close();
+}
+
+/** The whole product in one process (all-in-one), a context on its services, a webhook receiver and a client. */
+export interface TestStack {
+  config: TConfig;
+  app: AllInOneHandle;
+  ctx: PipelineContext;
+  api: Api;
+  receiver: Receiver;
+  clientId: string;
+  /** The secret of the webhook pointed at the receiver. */
+  secret: string;
+  stop(): Promise<void>;
+}
+
+export async function startTestStack(service: string, overrides: Partial<TConfig>): Promise<TestStack> {
+  const config = testConfig({ LOCAL_API_KEY: TEST_API_KEY, WEBHOOK_ALLOW_PRIVATE: true, ...overrides });
+  const logger = createLogger({ service, level: config.LOG_LEVEL });
+  const app = await startAllInOne(config, logger);
+  const ctx = await createPipelineContext(config, logger);
+  const api = apiClient(app.gateway.url, TEST_API_KEY);
+  const receiver = await startReceiver();
+  const seeded = await seedAccount(api, receiver.url);
+  return {
+    config,
+    app,
+    ctx,
+    api,
+    receiver,
+    clientId: seeded.clientId,
+    secret: seeded.secret as string,
+    async stop() {
+      await app.stop();
+      await receiver.close();
+      await disposeTestContext(ctx);
+    },
+  };
 }
 
 export interface PipelineHandle {
