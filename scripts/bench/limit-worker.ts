@@ -7,7 +7,7 @@ const [roundsArg, ...files] = process.argv.slice(2);
 const rounds = Number(roundsArg ?? '1');
 const photos = files.map((f) => readFileSync(f));
 const engine = await createFaceEngine();
-// Warm-up: the first inference compiles WASM kernels and allocates tensors.
+// Warm-up: the first run of each model allocates its buffers and picks kernels.
 if (photos[0]) await inspectAll(engine, photos[0]);
 process.stdout.write(`${JSON.stringify({ ready: true, backend: engine.info.backend })}\n`);
 

@@ -92,8 +92,23 @@ export const ZConfig = z.object({
     .describe("Port of a worker process's /metrics, /healthz and /readyz server (0 turns it off)."),
   METRICS_HOST: z.string().default('127.0.0.1').describe('Interface the worker metrics server listens on.'),
 
-  // Inspection thresholds
-  FACE_MIN_CONFIDENCE: z.coerce.number().min(0).max(1).default(0.5).describe('Detector score for a face to count.'),
+  // Inspection engine and thresholds
+  INFERENCE_THREADS: positiveInt
+    .max(64)
+    .default(1)
+    .describe('Threads one model run may use (onnxruntime intra-op); 1 suits one worker process per core.'),
+  FACE_MIN_CONFIDENCE: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.9)
+    .describe('RetinaFace detector score (0-1) for a face to count.'),
+  MASK_THRESHOLD: z.coerce
+    .number()
+    .min(0)
+    .max(100)
+    .default(50)
+    .describe('Mask classifier score (0-100) from which the lower face is covered (MASK_OR_COVERING).'),
   POSE_MAX_YAW: z.coerce.number().min(0).max(90).default(25).describe('Largest accepted |yaw| in degrees.'),
   POSE_MAX_PITCH: z.coerce.number().min(0).max(90).default(25).describe('Largest accepted |pitch| in degrees.'),
   POSE_MAX_ROLL: z.coerce.number().min(0).max(90).default(25).describe('Largest accepted |roll| in degrees.'),

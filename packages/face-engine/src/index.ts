@@ -6,11 +6,10 @@ import { inspectOrientation } from './orientation.js';
 import type { DetectedFace, FaceEngine, FacesOutcome, StageInspection, StageOutcome } from './types.js';
 
 export { decodeImage, ImageDecodeError, MAX_ANALYSIS_SIDE } from './decode.js';
-export { createFaceEngine } from './engine.js';
+export { createFaceEngine, MODEL_FILES } from './engine.js';
 export { analyzeFaces } from './faces.js';
 export { inspectLiveness } from './liveness.js';
 export { enlargedBox } from './minifasnet/crop.js';
-export { parseSafetensors, SafetensorsError } from './minifasnet/safetensors.js';
 export { inspectObstruction } from './obstruction.js';
 export { inspectOrientation } from './orientation.js';
 export * from './types.js';

@@ -2,57 +2,41 @@ import { getInternals } from './engine.js';
 import { score100 } from './image-stats.js';
 import { cropFit, flipHorizontal } from './liveness-cues.js';
 import { cropResize, enlargedBox } from './minifasnet/crop.js';
-import type { MiniFasNet } from './minifasnet/model.js';
+import { type OnnxModel, runOnnx } from './ort.js';
 import type { Box, DecodedImage, DetectedFace, FaceEngine, InspectionThresholds, StageOutcome } from './types.js';
 
-/**
- * Face box given to MiniFASNet: human's detector box (clipped to the image). Measured on the fixtures it separates
- * attacks from live faces better than the tighter face-mesh extent (APCER 22% vs 30% at equal BPCER).
- */
+/** MiniFASNet's input: an 80x80 BGR crop (0-255) of the face box enlarged by the model's scale. */
+const FAS_SIDE = 80;
+
+/** Face box given to MiniFASNet: the detector's box (clipped to the image), as Silent-Face crops around its own. */
 export function livenessBox(face: DetectedFace): Box {
   return face.boxPixels;
 }
 
-function realOf(p: number[] | undefined): number {
-  if (p?.length !== 3 || !p.every(Number.isFinite)) throw new Error('MiniFASNet returned no prediction');
-  return p[1] ?? 0;
-}
-
-/** "real" probability (class 1) of one MiniFASNet model for the face (single crop, as published). */
-export async function miniFasNetReal(engine: FaceEngine, image: DecodedImage, box: Box, model: MiniFasNet) {
-  const { tf } = getInternals(engine);
-  const rect = enlargedBox(image.width, image.height, box, model.scale);
-  const data = cropResize(image, rect, 80, 80, true);
-  const x = tf.tensor4d(data, [1, 80, 80, 3]);
-  try {
-    const p = (await model.predict(x))[0];
-    return { real: realOf(p), probs: p as number[] };
-  } finally {
-    x.dispose();
-  }
+function realOf(probs: Float32Array, row: number): number {
+  const p = [probs[row * 3], probs[row * 3 + 1], probs[row * 3 + 2]];
+  if (!p.every((v) => Number.isFinite(v))) throw new Error('MiniFASNet returned no prediction');
+  return p[1] as number;
 }
 
 /**
- * "real" probability of one model averaged over the crop and its mirror image (one batch of two). Zero-parameter
- * test-time augmentation: a live face and its mirror image are equally live, so averaging only removes the
- * model's left-right asymmetry. Measured on 150 genuine photos (masks/without_mask, MIT): 4 fewer and 1 more
- * false rejects at the 50 threshold; no change on the labelled liveness fixtures.
+ * "real" probability (class 1) of one MiniFASNet model, averaged over the crop and its mirror image (one batch of
+ * two). Zero-parameter test-time augmentation: a live face and its mirror image are equally live, so averaging
+ * only removes the model's left-right asymmetry.
  */
-export async function miniFasNetRealFlipAveraged(engine: FaceEngine, image: DecodedImage, box: Box, model: MiniFasNet) {
-  const { tf } = getInternals(engine);
-  const rect = enlargedBox(image.width, image.height, box, model.scale);
-  const data = cropResize(image, rect, 80, 80, true);
+export async function miniFasNetReal(image: DecodedImage, box: Box, model: OnnxModel, scale: number) {
+  const rect = enlargedBox(image.width, image.height, box, scale);
+  const data = cropResize(image, rect, FAS_SIDE, FAS_SIDE, true);
   const batch = new Float32Array(data.length * 2);
   batch.set(data, 0);
-  batch.set(flipHorizontal(data, 80, 80), data.length);
-  const x = tf.tensor4d(batch, [2, 80, 80, 3]);
-  try {
-    const out = await model.predict(x);
-    if (out.length !== 2) throw new Error('MiniFASNet returned no prediction');
-    return { real: (realOf(out[0]) + realOf(out[1])) / 2, fit: cropFit(image.width, image.height, box, model.scale) };
-  } finally {
-    x.dispose();
-  }
+  batch.set(flipHorizontal(data, FAS_SIDE, FAS_SIDE), data.length);
+  const out = await runOnnx(model, batch, [2, FAS_SIDE, FAS_SIDE, 3]);
+  const probs = Object.values(out)[0];
+  if (!probs || probs.data.length !== 6) throw new Error('MiniFASNet returned no prediction');
+  return {
+    real: (realOf(probs.data, 0) + realOf(probs.data, 1)) / 2,
+    fit: cropFit(image.width, image.height, box, scale),
+  };
 }
 
 /**
@@ -82,8 +66,8 @@ export async function inspectLiveness(
   const th = { ...internals.thresholds, ...(thresholds ?? {}) };
   const box = livenessBox(face);
   if (!(box.width > 0 && box.height > 0)) throw new Error('liveness: empty face box');
-  const v2 = await miniFasNetRealFlipAveraged(engine, image, box, internals.fas.v2);
-  const v1se = await miniFasNetRealFlipAveraged(engine, image, box, internals.fas.v1se);
+  const v2 = await miniFasNetReal(image, box, internals.models.fasV2, 2.7);
+  const v1se = await miniFasNetReal(image, box, internals.models.fasV1se, 4.0);
   // Silent-Face sums the two models' softmax outputs; the mean keeps it a probability
   const fasMean = (v2.real + v1se.real) / 2;
   if (!Number.isFinite(fasMean)) throw new Error('liveness: non-finite score');
@@ -100,8 +84,6 @@ export async function inspectLiveness(
           miniFasNetV1SE: score100(v1se.real),
           cropFitV2: score100(v2.fit),
           cropFitV1SE: score100(v1se.fit),
-          ...(face.humanReal !== null ? { humanAntispoof: score100(face.humanReal) } : {}),
-          ...(face.humanLive !== null ? { humanLiveness: score100(face.humanLive) } : {}),
         },
       },
       reasons: attack ? ['SPOOF_SUSPECTED'] : [],

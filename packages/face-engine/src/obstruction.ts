@@ -1,43 +1,76 @@
 import { getInternals } from './engine.js';
-import { maskProbability, runHuman } from './faces.js';
-import { polygonBounds, score100 } from './image-stats.js';
+import { faceRegion } from './faces.js';
+import { score100 } from './image-stats.js';
+import { flipHorizontal } from './liveness-cues.js';
 import { type ObstructionFeatures, obstructionFeatures } from './obstruction-features.js';
+import { runOnnx } from './ort.js';
 import type { DecodedImage, DetectedFace, FaceEngine, InspectionThresholds, StageOutcome } from './types.js';
+import { sampleRegion } from './warp.js';
 
-const clamp01 = (v: number) => Math.max(0, Math.min(1, v));
+const MASK_SIDE = 224;
+/** Crop side over the detector box: the mask classifier was trained on slightly loose face crops (measured: 85 % of
+ * masks/with_mask found at 1.15 against 81 % at 1.0, same false flags). */
+const MASK_CROP_SCALE = 1.15;
+/**
+ * A visible eye shows strong contrast (sclera, iris, lashes, eyelid fold): the brighter eye patch's luma spread over
+ * the skin's luma is 0.17-0.25 on clear faces. Below this the eye region is flat: covered by lenses, a hand or hair.
+ */
+const EYE_MIN_CONTRAST = 0.12;
+/** A flat eye region this much darker than the skin is dark lenses; a skin-coloured one is a hand. */
+const DARK_EYES_BELOW = 0.5;
+const SKIN_COVER_ABOVE = 0.5;
+/**
+ * The landmark model's face-presence score is >= 0.99 on fully visible faces (every clear photo measured but one)
+ * and drops when part of the face is hidden: below this the face is partly covered even if no region says why.
+ */
+const LANDMARK_DOUBT_BELOW = 0.9;
 
 /**
- * Scores (0..1) from the colour/texture features:
- * - mask: the lower face (mouth, chin, lower cheeks) has lost the skin colour that the upper face still shows,
- *   or the mouth area is nearly colourless (white/grey/black masks) while the upper face is not.
- * - sunglasses: the eye regions are much darker than the skin and flat (no sclera, no iris/eyelid contrast).
+ * Probability (0..1) that the lower face is covered by a mask or fabric: the MobileNetV2 mask classifier on the
+ * upright face crop and its mirror image (one batch of two), RGB scaled to [-1, 1] as in its training.
  */
-export function obstructionScores(x: ObstructionFeatures, face: DetectedFace, th: InspectionThresholds) {
-  const skinLoss = clamp01((-x.lowerSkinDrop - 0.35) / 0.3);
-  const colourless = x.ref.sat > 0.15 ? clamp01((0.5 * x.ref.sat - x.mouth.sat) / 0.08 + 0.5) : 0;
-  const mask = Math.max(skinLoss, colourless);
-  const eyeContrast = x.eyes.lumaStd / Math.max(1, x.ref.luma);
-  const dark = clamp01((0.75 - x.eyeLumaRatio) / 0.3);
-  const flat = clamp01((0.16 - eyeContrast) / 0.06);
-  const sunglasses = Math.min(dark, flat);
-  // nose covered when the nose tip patch is also off-skin (masks pulled up over the nose)
-  const noseOff = clamp01((x.ref.skin - x.noseTip.skin - 0.35) / 0.3);
-  // The face-mesh model is nearly always certain (>= 0.99) on a fully visible face; its confidence drops when part
-  // of the face is hidden. A face only the rescue pass could find is weak evidence of the same.
-  const meshDoubt = Math.max(clamp01((th.meshOccludedBelow + 0.01 - face.meshScore) / 0.02), face.pass === 2 ? 0.6 : 0);
-  return { mask, skinLoss, colourless, sunglasses, dark, flat, eyeContrast, noseOff, meshDoubt };
+export async function maskProbability(engine: FaceEngine, image: DecodedImage, face: DetectedFace): Promise<number> {
+  const { models } = getInternals(engine);
+  const k = face.keypoints;
+  const region = faceRegion(face.boxPixels, k.rightEye, k.leftEye, MASK_CROP_SCALE);
+  const crop = sampleRegion(image, region, MASK_SIDE, { scale: 1 / 127.5, offset: -1 });
+  const batch = new Float32Array(crop.length * 2);
+  batch.set(crop, 0);
+  batch.set(flipHorizontal(crop, MASK_SIDE, MASK_SIDE), crop.length);
+  const out = Object.values(await runOnnx(models.mask, batch, [2, MASK_SIDE, MASK_SIDE, 3]))[0];
+  if (!out || out.data.length !== 4) throw new Error('mask classifier returned an unexpected output');
+  const [m0, n0, m1, n1] = out.data as unknown as [number, number, number, number];
+  const p = (m0 / Math.max(1e-9, m0 + n0) + m1 / Math.max(1e-9, m1 + n1)) / 2;
+  if (!Number.isFinite(p)) throw new Error('mask classifier returned no prediction');
+  return p;
 }
 
-function overlap(
-  a: { x0: number; y0: number; x1: number; y1: number },
-  b: { x0: number; y0: number; x1: number; y1: number },
-) {
-  const w = Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0));
-  const h = Math.max(0, Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0));
-  const area = Math.max(1, (a.x1 - a.x0) * (a.y1 - a.y0));
-  return (w * h) / area;
+/** What the landmark-placed eye patches show: how much eye structure is visible, and what covers it if not. */
+export function eyeEvidence(x: ObstructionFeatures) {
+  const contrast = x.eyes.lumaStd / Math.max(1, x.ref.luma);
+  const covered = contrast < EYE_MIN_CONTRAST;
+  const kind: 'sunglasses' | 'hand' | 'other' | null = !covered
+    ? null
+    : x.eyeLumaRatio < DARK_EYES_BELOW
+      ? 'sunglasses'
+      : x.eyes.skin > SKIN_COVER_ABOVE
+        ? 'hand'
+        : 'other';
+  return { contrast, covered, kind, luma: x.eyeLumaRatio };
 }
 
+const REASON_OF = {
+  mask: 'MASK_OR_COVERING',
+  sunglasses: 'SUNGLASSES',
+  hand: 'HAND_OVER_FACE',
+  other: 'FACE_OCCLUDED',
+} as const;
+
+/**
+ * Obstruction by region. Eyes: visible when their patches show eye structure (contrast), else covered by dark
+ * lenses, a hand (skin-coloured) or something else. Nose and mouth: covered when the mask classifier says so, or
+ * when the landmark model stops recognising the face without a mask to explain it (hands, phones, scarves).
+ */
 export async function inspectObstruction(
   engine: FaceEngine,
   image: DecodedImage,
@@ -47,120 +80,36 @@ export async function inspectObstruction(
   const t0 = performance.now();
   const internals = getInternals(engine);
   const th = { ...internals.thresholds, ...(thresholds ?? {}) };
-  // descriptor-based mask probe (faceres + logistic regression, models/mask-probe.json); reused when the faces
-  // stage already computed it for a rescued face
-  const probe = face.maskProbe ?? maskProbability(engine, image, face.boxPixels);
-  const x = obstructionFeatures(image, face);
-  if (!x || !face.landmarks) {
-    // a face without mesh (rescued for a mask) has no colour cues to support the probe
-    if (probe * 100 >= th.maskProbeSupportedMinScore) {
-      return {
-        inspection: {
-          result: 'attention',
-          breakdown: {
-            obstructed: true,
-            regions: { eyes: 'visible', nose: 'covered', mouth: 'covered' },
-            kinds: ['mask'],
-            score: score100(probe),
-            signals: { maskProbe: score100(probe), meshConfidence: score100(face.meshScore) },
-          },
-          reasons: ['MASK_OR_COVERING'],
-        },
-        ms: Math.round(performance.now() - t0),
-      };
-    }
-    // no mesh: the face could not be analysed in detail, which itself means the face is not clearly visible
-    return {
-      inspection: {
-        result: 'attention',
-        breakdown: {
-          obstructed: true,
-          regions: { eyes: 'covered', nose: 'covered', mouth: 'covered' },
-          kinds: ['other'],
-          score: 100,
-          signals: { maskProbe: score100(probe), meshConfidence: score100(face.meshScore) },
-        },
-        reasons: ['FACE_OCCLUDED'],
-      },
-      ms: Math.round(performance.now() - t0),
-    };
-  }
-  const s = obstructionScores(x, face, th);
-  // the descriptor probe, or colour evidence (alone, or mesh doubt with some colour evidence) that the probe does
-  // not flatly contradict, is a mask/covering
-  const colourMask = s.mask * 100 >= th.maskMinScore || (s.meshDoubt >= 0.5 && s.mask >= 0.15);
-  const support = s.mask >= 0.1 || s.noseOff >= 0.2 || s.meshDoubt >= 0.25;
-  const probeMasked = probe * 100 >= th.maskProbeMinScore || (support && probe * 100 >= th.maskProbeSupportedMinScore);
-  const maskCovered = probeMasked || (colourMask && probe * 100 >= th.maskProbeVeto);
-  const otherCovered = !maskCovered && s.meshDoubt * 100 >= th.obstructionMinScore;
-  const eyesCovered = s.sunglasses * 100 >= th.sunglassesMinScore;
-  let handScore = 0;
-  let handChecked = false;
-  // The hand detector is expensive (~110 ms): only consult it when the lower face looks doubtful but not masked,
-  // or when the face mesh itself is unsure.
-  const doubtful = (!maskCovered && s.mask >= 0.25) || face.meshScore < th.handCheckBelowMeshScore;
-  let handKinds: string[] = [];
-  if (doubtful && !maskCovered && th.handCheck) {
-    handChecked = true;
-    const r = await runHuman(engine, image, internals.handConfig());
-    const lips = polygonBounds(face.landmarks.lips);
-    const eyesB = polygonBounds([...face.landmarks.leftEye, ...face.landmarks.rightEye]);
-    const mouthRect = { x0: lips.x0, y0: lips.y0, x1: lips.x1, y1: lips.y1 };
-    const eyeRect = { x0: eyesB.x0, y0: eyesB.y0, x1: eyesB.x1, y1: eyesB.y1 };
-    for (const h of r.hand ?? []) {
-      const [hx, hy, hw, hh] = h.box;
-      const hr = { x0: hx, y0: hy, x1: hx + hw, y1: hy + hh };
-      const ov = Math.max(overlap(mouthRect, hr), overlap(eyeRect, hr));
-      const sc = (h.score ?? h.boxScore ?? 0) * ov;
-      if (sc > handScore) handScore = sc;
-    }
-    if (handScore * 100 >= th.obstructionMinScore) handKinds = ['hand'];
-  }
-  const handCovered = handKinds.length > 0;
-  // an unexplained mesh-confidence drop is reported on the lower face, where occluders (masks, scarves, hands,
-  // phones) are by far the most common
-  const mouth = maskCovered || handCovered || otherCovered ? 'covered' : 'visible';
-  const nose = (maskCovered && (s.noseOff >= 0.5 || probe >= 0.9)) || otherCovered ? 'covered' : 'visible';
-  const eyes = eyesCovered ? 'covered' : 'visible';
-  const kinds: string[] = [];
-  const reasons: string[] = [];
-  if (maskCovered) {
-    kinds.push('mask');
-    reasons.push('MASK_OR_COVERING');
-  }
-  if (eyesCovered) {
-    kinds.push('sunglasses');
-    reasons.push('SUNGLASSES');
-  }
-  if (handCovered) {
-    kinds.push('hand');
-    reasons.push('HAND_OVER_FACE');
-  }
-  if (otherCovered && !handCovered) {
-    kinds.push('other');
-    reasons.push('FACE_OCCLUDED');
-  }
+  const mask = await maskProbability(engine, image, face);
+  // the patches need landmarks the model could fit; a face it could not fit is itself evidence of covering
+  const fitted = face.poseFrom === 'landmarks' && face.landmarks !== null;
+  const x = fitted ? obstructionFeatures(image, face) : null;
+  const eyes = x ? eyeEvidence(x) : null;
+  const maskCovered = mask * 100 >= th.maskMinScore;
+  const landmarkDoubt = face.landmarkScore < LANDMARK_DOUBT_BELOW;
+  const lowerOther = !maskCovered && landmarkDoubt;
+  const kinds = new Set<keyof typeof REASON_OF>();
+  if (maskCovered) kinds.add('mask');
+  if (eyes?.kind) kinds.add(eyes.kind);
+  if (lowerOther) kinds.add('other');
+  const regions = {
+    eyes: eyes?.covered ? 'covered' : 'visible',
+    nose: maskCovered || lowerOther ? 'covered' : 'visible',
+    mouth: maskCovered || lowerOther ? 'covered' : 'visible',
+  };
+  const reasons = [...kinds].map((k) => REASON_OF[k]);
   const obstructed = reasons.length > 0;
   return {
     inspection: {
       result: obstructed ? 'attention' : 'clear',
       breakdown: {
         obstructed,
-        regions: { eyes, nose, mouth },
-        kinds,
-        score: score100(Math.max(maskCovered ? Math.max(s.mask, probe) : s.mask, s.sunglasses, handScore, s.meshDoubt)),
+        regions,
+        kinds: [...kinds],
         signals: {
-          maskProbe: score100(probe),
-          mask: score100(s.mask),
-          lowerFaceSkinLoss: score100(s.skinLoss),
-          mouthColourless: score100(s.colourless),
-          sunglasses: score100(s.sunglasses),
-          eyeDarkness: score100(s.dark),
-          eyeFlatness: score100(s.flat),
-          noseCovered: score100(s.noseOff),
-          ...(handChecked ? { hand: score100(handScore) } : {}),
-          meshConfidence: score100(face.meshScore),
-          meshDoubt: score100(s.meshDoubt),
+          mask: score100(mask),
+          landmarkConfidence: score100(face.landmarkScore),
+          ...(eyes ? { eyeContrast: score100(eyes.contrast), eyeBrightness: score100(Math.min(1, eyes.luma)) } : {}),
         },
       },
       reasons,

@@ -12,7 +12,9 @@ import type { DecodedImage, DetectedFace, FaceEngine, InspectionThresholds, Stag
  *        small positive pitch).
  * - roll  > 0: the head is rotated counter-clockwise in the image (top of the head towards the image left);
  *        < 0: clockwise. (D-pose/28, selfie taken lying down with the head top at the image left -> roll +57.)
- * Angles come from human's face-mesh rotation (radians converted to degrees) and are 0 for a frontal face.
+ * Angles come from a weighted Procrustes fit of the 468 face landmarks to MediaPipe's canonical face (pose.ts);
+ * when the landmark model cannot fit the face (full profiles, heavy covering) yaw and roll come from the
+ * detector's five keypoints instead (`poseFrom: "keypoints"`, pitch reported as 0).
  */
 export function orientationOf(
   image: Pick<DecodedImage, 'width' | 'height' | 'scale'>,
@@ -31,7 +33,8 @@ export function orientationOf(
     if (Math.abs(roll) > th.maxRollDeg) reasons.push('EXTREME_POSE_ROLL');
   }
   // framing: the tight mesh extent (forehead to chin) must lie inside the image, up to a small tolerance
-  const mb = face.landmarks?.meshBox ?? face.boxPixels;
+  // (a mesh the landmark model could not fit says nothing about the extent: use the detector box then)
+  const mb = face.poseFrom === 'landmarks' && face.landmarks ? face.landmarks.meshBox : face.boxPixels;
   const outX = Math.max(0, -mb.x) + Math.max(0, mb.x + mb.width - image.width);
   const outY = Math.max(0, -mb.y) + Math.max(0, mb.y + mb.height - image.height);
   const outside = Math.max(outX / Math.max(1, mb.width), outY / Math.max(1, mb.height));
@@ -42,22 +45,16 @@ export function orientationOf(
   const faceSize = face.boxPixels.height / image.height;
   const faceHeightPx = Math.round(face.boxPixels.height / image.scale);
   if (faceSize < th.minFaceHeightRatio || faceHeightPx < th.minFaceHeightPx) reasons.push('FACE_TOO_SMALL');
-  let eyesClosed = false;
-  if (th.detectEyesClosed) {
-    const g = face.gestures;
-    eyesClosed = g.includes('blink left eye') && g.includes('blink right eye');
-    if (eyesClosed) reasons.push('EYES_CLOSED');
-  }
   return {
     result: reasons.length === 0 ? 'clear' : 'attention',
     breakdown: {
+      poseFrom: face.poseFrom,
       yaw,
       pitch,
       roll,
       faceInFrame,
       faceSize: Math.round(faceSize * 100) / 100,
       faceHeightPx,
-      ...(th.detectEyesClosed ? { eyesClosed } : {}),
     },
     reasons,
   };

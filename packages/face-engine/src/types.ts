@@ -56,10 +56,9 @@ export type KeypointName = keyof typeof KEYPOINT_INDEX;
 
 /** Landmarks (pixels of the oriented analysis image) that later stages need. */
 export interface FaceLandmarks {
+  /** eye contours as the subject sees them: "left" is the subject's left eye (on the image right) */
   leftEye: Point2[];
   rightEye: Point2[];
-  leftIris: Point2[];
-  rightIris: Point2[];
   nose: Point2[];
   lips: Point2[];
   faceOval: Point2[];
@@ -69,32 +68,34 @@ export interface FaceLandmarks {
   meshBox: Box;
 }
 
+/** The detector's five keypoints (pixels of the analysis image), named as the subject sees them. */
+export interface FiveKeypoints {
+  rightEye: Point2;
+  leftEye: Point2;
+  nose: Point2;
+  mouthRight: Point2;
+  mouthLeft: Point2;
+}
+
 export interface DetectedFace {
-  /** Box in pixels of the oriented analysis image (see DecodedImage.width/height). */
+  /** Box in pixels of the oriented analysis image (see DecodedImage.width/height), clipped to the image. */
   boxPixels: Box;
   /** Box as ratios of the analysis image size. */
   box: Box;
   /** Box in pixels of the original (EXIF-oriented, full resolution) image. */
   boxOriginalPixels: Box;
-  /** 0-100 */
+  /** 0-100: the detector's score */
   confidence: number;
-  /** Detector (box) and mesh scores, 0..1. */
-  boxScore: number;
-  meshScore: number;
-  /** Degrees; see orientation.ts for the sign convention. Null when the mesh was not available. */
+  /** Face detector score and face-landmark model's face-presence score, 0..1. */
+  detectorScore: number;
+  landmarkScore: number;
+  keypoints: FiveKeypoints;
+  /** Degrees; see orientation.ts for the sign convention. Null when the landmarks were not available. */
   angles: { yaw: number; pitch: number; roll: number } | null;
+  /** 'landmarks': fitted to the 468 landmarks; 'keypoints': the landmark model could not fit this face (a full
+   * profile, a heavily covered face), so yaw and roll come from the five detector keypoints and pitch is unknown. */
+  poseFrom: 'landmarks' | 'keypoints';
   landmarks: FaceLandmarks | null;
-  /** Gesture strings human produced for this face (e.g. "blink left eye"). */
-  gestures: string[];
-  /** human's own antispoof ("real") and liveness ("live") scores, 0..1, when computed. */
-  humanReal: number | null;
-  humanLive: number | null;
-  /** Which detection pass found the face: 1 = default, 2 = low-confidence rescue pass. */
-  pass: 1 | 2;
-  /** How a rescue-pass face was accepted (absent for pass 1): face mesh, mask probe, or body-pose head keypoints. */
-  rescueCue?: 'mesh' | 'maskProbe' | 'headPose';
-  /** "Masked face" probability (0..1) of the mask probe, when it was computed. */
-  maskProbe?: number;
 }
 
 export interface DecodedImage {
@@ -125,49 +126,14 @@ export interface FacesOutcome {
  */
 export interface InspectionThresholds {
   // ---- faces analysis ----
-  /** Face detector confidence (0..1) of the first, normal pass. */
+  /** Face detector (RetinaFace) score (0..1) for a face to count. */
   faceMinConfidence: number;
-  /** Detector confidence (0..1) of the rescue pass that only runs when the first pass finds no face. */
-  faceRescueMinConfidence: number;
-  /** Borders tried in turn by the rescue pass, as fractions of the long side added on every side (close-ups need context). */
-  faceRescuePaddings: number[];
-  /** Rescue-pass faces must have a detector score (0..1) at least this high. */
-  faceRescueMinBoxScore: number;
-  /** Rescue-pass faces must also have a face-mesh score (0..1) at least this high. */
-  faceRescueMinMeshScore: number;
-  /** Rescue pass: a face without a convincing mesh is still accepted when its detector score (0..1) is at least
-   * this and the mask probe (0..1) says masked face with at least faceRescueMinMaskProbe. */
-  faceRescueMaskMinBoxScore: number;
-  faceRescueMinMaskProbe: number;
-  /** Last resort when no detector pass finds a face: the body-pose model's nose and eye keypoints (mean score 0..1
-   * at least this) place a head, accepted when the mask probe on it reaches faceRescueMinMaskProbe. */
-  faceRescueHeadMinKeypointScore: number;
   /** Maximum faces counted. */
   faceMaxDetected: number;
-  /** Faces smaller than this fraction of the largest face are ignored (background blur / reflections). */
-  faceMinRelativeSize: number;
 
   // ---- obstruction ----
-  /** Obstruction score (0-100) at or above which a region is reported covered. */
-  obstructionMinScore: number;
-  /** Lower-face (mouth/nose) "non-skin" score needed to call a mask/covering. */
+  /** Mask classifier probability (0-100) at or above which the lower face is covered (MASK_OR_COVERING). */
   maskMinScore: number;
-  /** Mask-probe score (0-100, faceres descriptor + logistic regression) at or above which a mask is reported on
-   * its own. The probe was trained on one photo collection and over-fires on other photo styles, so below this it
-   * needs support (see maskProbeSupportedMinScore). */
-  maskProbeMinScore: number;
-  /** Mask-probe score enough when the colour cues, the nose patch or the mesh confidence show some covering. */
-  maskProbeSupportedMinScore: number;
-  /** Mask-probe score below which the colour cues alone cannot call a mask (they need some support). */
-  maskProbeVeto: number;
-  /** Eye-region darkness score needed to call sunglasses. */
-  sunglassesMinScore: number;
-  /** Face-mesh confidence (0..1) below which part of the face is considered hidden (fully visible faces score >= 0.99). */
-  meshOccludedBelow: number;
-  /** Allow the (slow, ~110 ms) hand detector on doubtful faces. */
-  handCheck: boolean;
-  /** Run the (slow) hand detector when the face-mesh confidence (0..1) is below this, or the mouth looks doubtful. */
-  handCheckBelowMeshScore: number;
 
   // ---- orientation ----
   maxYawDeg: number;
@@ -179,8 +145,6 @@ export interface InspectionThresholds {
   minFaceHeightPx: number;
   /** Allowed part of the face box outside the image before FACE_CROPPED (fraction of box size). */
   maxFaceOutsideRatio: number;
-  /** Report EYES_CLOSED when both eyes are closed (human's blink gestures). */
-  detectEyesClosed: boolean;
 
   // ---- liveness ----
   /** livenessCheckScore (0-100) below which the photo is SPOOF_SUSPECTED. */
@@ -188,26 +152,10 @@ export interface InspectionThresholds {
 }
 
 export const DEFAULT_THRESHOLDS: Readonly<InspectionThresholds> = Object.freeze({
-  faceMinConfidence: 0.5,
-  faceRescueMinConfidence: 0.3,
-  faceRescueMinMeshScore: 0.5,
-  faceRescuePaddings: [0.15, 0.3],
-  faceRescueMinBoxScore: 0.5,
-  faceRescueMaskMinBoxScore: 0.6,
-  faceRescueMinMaskProbe: 0.6,
-  faceRescueHeadMinKeypointScore: 0.3,
+  faceMinConfidence: 0.9,
   faceMaxDetected: 20,
-  faceMinRelativeSize: 0.0,
 
-  obstructionMinScore: 50,
   maskMinScore: 50,
-  maskProbeMinScore: 95,
-  maskProbeSupportedMinScore: 50,
-  maskProbeVeto: 5,
-  sunglassesMinScore: 50,
-  handCheckBelowMeshScore: 0.9,
-  meshOccludedBelow: 0.975,
-  handCheck: true,
 
   maxYawDeg: 25,
   maxPitchDeg: 25,
@@ -215,7 +163,6 @@ export const DEFAULT_THRESHOLDS: Readonly<InspectionThresholds> = Object.freeze(
   minFaceHeightRatio: 0.15,
   minFaceHeightPx: 112,
   maxFaceOutsideRatio: 0.1,
-  detectEyesClosed: false,
 
   livenessMinScore: 50,
 });
@@ -234,10 +181,10 @@ export interface FaceEngine {
 
 export interface CreateFaceEngineOptions {
   thresholds?: Partial<InspectionThresholds>;
-  /** Folder holding the MiniFASNet safetensors files (defaults to the package's models/minifasnet). */
+  /** Folder holding the model files (defaults to the package's models/). */
   modelsDir?: string;
-  /** Mask probe JSON (defaults to the package's models/mask-probe.json). */
-  maskProbePath?: string;
-  /** Log function for backend / model information (default: none). */
+  /** Threads one model run may use (default 1: one worker process per core). */
+  threads?: number;
+  /** Log function for model information (default: none). */
   log?: (msg: string) => void;
 }

@@ -19,9 +19,9 @@ import type { Logger } from '@selfie/logger';
 export type ImageGeometry = Pick<DecodedImage, 'width' | 'height' | 'scale'>;
 
 /**
- * The face engine as the stage workers use it. Calls are serialised: the underlying detector keeps per-call
- * configuration on one shared instance, so two overlapping calls (WORKER_CONCURRENCY > 1, or the four stage
- * workers sharing one engine in the all-in-one process) must not interleave. I/O of other jobs still overlaps.
+ * The face engine as the stage workers use it. Calls are serialised: inference is CPU-bound and sized by
+ * INFERENCE_THREADS, so two overlapping calls (WORKER_CONCURRENCY > 1, or the four stage workers sharing one engine
+ * in the all-in-one process) would only compete for the same cores. I/O of other jobs still overlaps.
  */
 export interface InspectionEngine {
   readonly info: FaceEngineInfo;
@@ -36,6 +36,7 @@ export interface InspectionEngine {
 export function thresholdsFromConfig(config: TConfig): Partial<InspectionThresholds> {
   return {
     faceMinConfidence: config.FACE_MIN_CONFIDENCE,
+    maskMinScore: config.MASK_THRESHOLD,
     maxYawDeg: config.POSE_MAX_YAW,
     maxPitchDeg: config.POSE_MAX_PITCH,
     maxRollDeg: config.POSE_MAX_ROLL,
@@ -67,6 +68,7 @@ export async function createInspectionEngine(config: TConfig, logger: Logger): P
   const started = Date.now();
   const engine = await createFaceEngine({
     thresholds: thresholdsFromConfig(config),
+    threads: config.INFERENCE_THREADS,
     log: (msg) => logger.info(msg),
   });
   logger.info({ ms: Date.now() - started, backend: engine.info.backend }, 'face engine loaded');

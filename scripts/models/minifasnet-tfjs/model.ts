@@ -23,8 +23,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
-import type { Tf } from '../engine.js';
 import { parseSafetensors, type SafeTensor } from './safetensors.js';
+
+/** The tfjs namespace (any backend: the verify script runs the port on cpu and wasm). */
+type Tf = typeof import('@tensorflow/tfjs-core');
 
 const BN_EPS = 1e-5;
 
