@@ -60,7 +60,7 @@ export async function detectCandidates(engine: FaceEngine, image: DecodedImage):
   }
   const out = await runOnnx(models.detector, input, [1, ph, pw, 3]);
   const rows = Object.values(out)[0];
-  if (!rows || rows.dims.at(-1) !== 16) throw new Error('face detector returned an unexpected output');
+  if (rows?.dims.at(-1) !== 16) throw new Error('face detector returned an unexpected output');
   const n = rows.data.length / 16;
   // ratios of the padded input -> analysis-image pixels
   const sx = pw / k;

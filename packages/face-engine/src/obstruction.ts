@@ -1,7 +1,7 @@
 import { getInternals } from './engine.js';
 import { faceRegion } from './faces.js';
+import type { PatchStats } from './image-stats.js';
 import { score100 } from './image-stats.js';
-import { flipHorizontal } from './liveness-cues.js';
 import { type ObstructionFeatures, obstructionFeatures } from './obstruction-features.js';
 import { runOnnx } from './ort.js';
 import type { DecodedImage, DetectedFace, FaceEngine, InspectionThresholds, StageOutcome } from './types.js';
@@ -16,6 +16,12 @@ const MASK_CROP_SCALE = 1.15;
  * the skin's luma is 0.17-0.25 on clear faces. Below this the eye region is flat: covered by lenses, a hand or hair.
  */
 const EYE_MIN_CONTRAST = 0.12;
+/** One eye alone this flat is covered even when the other is visible (clear faces: 10th percentile 0.15; a
+ * squinting, smiling eye measured 0.06). Only on near-frontal faces: a turned head hides its far eye itself. */
+const ONE_EYE_MIN_CONTRAST = 0.04;
+const ONE_EYE_MAX_YAW = 20;
+/** A visible mouth shows the lip line (mouth patch contrast 0.12-0.25 on clear faces); below this it is covered. */
+const MOUTH_MIN_CONTRAST = 0.08;
 /** A flat eye region this much darker than the skin is dark lenses; a skin-coloured one is a hand. */
 const DARK_EYES_BELOW = 0.5;
 const SKIN_COVER_ABOVE = 0.5;
@@ -27,36 +33,53 @@ const LANDMARK_DOUBT_BELOW = 0.9;
 
 /**
  * Probability (0..1) that the lower face is covered by a mask or fabric: the MobileNetV2 mask classifier on the
- * upright face crop and its mirror image (one batch of two), RGB scaled to [-1, 1] as in its training.
+ * upright face crop, RGB scaled to [-1, 1] as in its training. (Averaging with the mirror image was measured: one
+ * more mask found of 193, at twice the cost, so it is not done.)
  */
 export async function maskProbability(engine: FaceEngine, image: DecodedImage, face: DetectedFace): Promise<number> {
   const { models } = getInternals(engine);
   const k = face.keypoints;
   const region = faceRegion(face.boxPixels, k.rightEye, k.leftEye, MASK_CROP_SCALE);
   const crop = sampleRegion(image, region, MASK_SIDE, { scale: 1 / 127.5, offset: -1 });
-  const batch = new Float32Array(crop.length * 2);
-  batch.set(crop, 0);
-  batch.set(flipHorizontal(crop, MASK_SIDE, MASK_SIDE), crop.length);
-  const out = Object.values(await runOnnx(models.mask, batch, [2, MASK_SIDE, MASK_SIDE, 3]))[0];
-  if (!out || out.data.length !== 4) throw new Error('mask classifier returned an unexpected output');
-  const [m0, n0, m1, n1] = out.data as unknown as [number, number, number, number];
-  const p = (m0 / Math.max(1e-9, m0 + n0) + m1 / Math.max(1e-9, m1 + n1)) / 2;
+  const out = Object.values(await runOnnx(models.mask, crop, [1, MASK_SIDE, MASK_SIDE, 3]))[0];
+  if (out?.data.length !== 2) throw new Error('mask classifier returned an unexpected output');
+  const [mask, none] = out.data as unknown as [number, number];
+  const p = mask / Math.max(1e-9, mask + none);
   if (!Number.isFinite(p)) throw new Error('mask classifier returned no prediction');
   return p;
 }
 
+type Cover = 'sunglasses' | 'hand' | 'other';
+
+const contrastOf = (p: PatchStats, ref: PatchStats) => p.lumaStd / Math.max(1, ref.luma);
+
 /** What the landmark-placed eye patches show: how much eye structure is visible, and what covers it if not. */
-export function eyeEvidence(x: ObstructionFeatures) {
-  const contrast = x.eyes.lumaStd / Math.max(1, x.ref.luma);
-  const covered = contrast < EYE_MIN_CONTRAST;
-  const kind: 'sunglasses' | 'hand' | 'other' | null = !covered
+export function eyeEvidence(x: ObstructionFeatures, yaw: number) {
+  const contrast = contrastOf(x.eyes, x.ref);
+  const left = contrastOf(x.eyeLeft, x.ref);
+  const right = contrastOf(x.eyeRight, x.ref);
+  const weakest = Math.min(left, right);
+  const both = contrast < EYE_MIN_CONTRAST;
+  const one = !both && weakest < ONE_EYE_MIN_CONTRAST && Math.abs(yaw) <= ONE_EYE_MAX_YAW;
+  // the flat patch tells what covers it: dark lenses over both eyes, skin (a hand), or something else (hair, an
+  // object, a shadow)
+  const flat = both ? x.eyes : left <= right ? x.eyeLeft : x.eyeRight;
+  const kind: Cover | null = !(both || one)
     ? null
-    : x.eyeLumaRatio < DARK_EYES_BELOW
+    : both && flat.luma / Math.max(1, x.ref.luma) < DARK_EYES_BELOW
       ? 'sunglasses'
-      : x.eyes.skin > SKIN_COVER_ABOVE
+      : flat.skin > SKIN_COVER_ABOVE
         ? 'hand'
         : 'other';
-  return { contrast, covered, kind, luma: x.eyeLumaRatio };
+  return { contrast, weakest, covered: both || one, kind };
+}
+
+/** The mouth patch without a lip line is covered; skin-coloured means a hand. */
+export function mouthEvidence(x: ObstructionFeatures) {
+  const contrast = contrastOf(x.mouth, x.ref);
+  const covered = contrast < MOUTH_MIN_CONTRAST;
+  const kind: Cover | null = !covered ? null : x.mouth.skin > SKIN_COVER_ABOVE ? 'hand' : 'other';
+  return { contrast, covered, kind };
 }
 
 const REASON_OF = {
@@ -68,8 +91,9 @@ const REASON_OF = {
 
 /**
  * Obstruction by region. Eyes: visible when their patches show eye structure (contrast), else covered by dark
- * lenses, a hand (skin-coloured) or something else. Nose and mouth: covered when the mask classifier says so, or
- * when the landmark model stops recognising the face without a mask to explain it (hands, phones, scarves).
+ * lenses, a hand (skin-coloured) or something else. Mouth: covered when the mask classifier says so, when its patch
+ * shows no lip line, or when the landmark model stops recognising the face without a mask to explain it (hands,
+ * phones, scarves). Nose: covered with a mask, or when the landmark model doubts the face and the mouth is covered.
  */
 export async function inspectObstruction(
   engine: FaceEngine,
@@ -84,18 +108,23 @@ export async function inspectObstruction(
   // the patches need landmarks the model could fit; a face it could not fit is itself evidence of covering
   const fitted = face.poseFrom === 'landmarks' && face.landmarks !== null;
   const x = fitted ? obstructionFeatures(image, face) : null;
-  const eyes = x ? eyeEvidence(x) : null;
+  const yaw = face.angles?.yaw ?? 0;
+  const eyes = x ? eyeEvidence(x, yaw) : null;
+  const mouth = x ? mouthEvidence(x) : null;
   const maskCovered = mask * 100 >= th.maskMinScore;
-  const landmarkDoubt = face.landmarkScore < LANDMARK_DOUBT_BELOW;
-  const lowerOther = !maskCovered && landmarkDoubt;
+  // (on a strongly turned head the landmark model doubts because of the pose, which orientation reports)
+  const landmarkDoubt = face.landmarkScore < LANDMARK_DOUBT_BELOW && Math.abs(yaw) <= th.maxYawDeg;
   const kinds = new Set<keyof typeof REASON_OF>();
   if (maskCovered) kinds.add('mask');
   if (eyes?.kind) kinds.add(eyes.kind);
-  if (lowerOther) kinds.add('other');
+  // below the eyes, a mask explains both a flat mouth and the landmark model's doubt
+  const mouthCover = maskCovered ? null : (mouth?.kind ?? (landmarkDoubt ? 'other' : null));
+  if (mouthCover) kinds.add(mouthCover);
+  const lowerCovered = maskCovered || mouthCover !== null;
   const regions = {
     eyes: eyes?.covered ? 'covered' : 'visible',
-    nose: maskCovered || lowerOther ? 'covered' : 'visible',
-    mouth: maskCovered || lowerOther ? 'covered' : 'visible',
+    nose: maskCovered || (landmarkDoubt && lowerCovered) ? 'covered' : 'visible',
+    mouth: lowerCovered ? 'covered' : 'visible',
   };
   const reasons = [...kinds].map((k) => REASON_OF[k]);
   const obstructed = reasons.length > 0;
@@ -109,7 +138,13 @@ export async function inspectObstruction(
         signals: {
           mask: score100(mask),
           landmarkConfidence: score100(face.landmarkScore),
-          ...(eyes ? { eyeContrast: score100(eyes.contrast), eyeBrightness: score100(Math.min(1, eyes.luma)) } : {}),
+          ...(eyes && mouth
+            ? {
+                eyeContrast: score100(eyes.contrast),
+                weakerEyeContrast: score100(eyes.weakest),
+                mouthContrast: score100(mouth.contrast),
+              }
+            : {}),
         },
       },
       reasons,
