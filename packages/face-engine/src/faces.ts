@@ -19,7 +19,7 @@ import { regionToImage, type SquareRegion, sampleRegion } from './warp.js';
 const round3 = (v: number) => Math.round(v * 1000) / 1000;
 const round1 = (v: number) => Math.round(v * 10) / 10;
 
-/** Long side of the detector input. RetinaFace finds faces down to ~16 px at this scale (~50 px in a 1024 photo). */
+/** Long side of the detector input. RetinaFace finds faces down to ~16 px at this scale (5 % of the long side). */
 export const DETECTOR_SIDE = 320;
 /** The detector's graph works on sizes that are multiples of its largest stride. */
 const DETECTOR_STRIDE = 32;

@@ -6,7 +6,7 @@ import { inspectOrientation } from './orientation.js';
 import type { DetectedFace, FaceEngine, FacesOutcome, StageInspection, StageOutcome } from './types.js';
 
 export { decodeImage, ImageDecodeError, MAX_ANALYSIS_SIDE } from './decode.js';
-export { createFaceEngine, MODEL_FILES } from './engine.js';
+export { createFaceEngine, MODEL_FILES, type ModelName, STAGE_MODELS } from './engine.js';
 export { analyzeFaces } from './faces.js';
 export { inspectLiveness } from './liveness.js';
 export { enlargedBox } from './minifasnet/crop.js';

@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getInternals, MODEL_FILES, packageRoot } from './engine.js';
+import { getInternals, MODEL_FILES, packageRoot, STAGE_MODELS } from './engine.js';
 import {
   analyzeFaces,
   createFaceEngine,
@@ -59,6 +59,18 @@ describe('engine', () => {
       await expect(createFaceEngine({ modelsDir: dir })).rejects.toThrow(/model mask/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('loads only the models a stage asks for, and refuses to use the others', async () => {
+    const obstructionOnly = await createFaceEngine({ models: STAGE_MODELS.obstruction });
+    try {
+      expect(Object.keys(obstructionOnly.info.versions)).toContain('maskClassifier');
+      expect(Object.keys(obstructionOnly.info.versions)).not.toContain('faceDetector');
+      await expect(analyzeFaces(obstructionOnly, await decodeImage(bytes(SELFIE)))).rejects.toThrow(
+        /model detector is not loaded/,
+      );
+    } finally {
+      await obstructionOnly.dispose();
     }
   });
   it('refuses a thread count that is not a positive integer', async () => {

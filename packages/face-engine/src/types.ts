@@ -185,6 +185,8 @@ export interface CreateFaceEngineOptions {
   modelsDir?: string;
   /** Threads one model run may use (default 1: one worker process per core). */
   threads?: number;
+  /** Load only these models (see STAGE_MODELS; default: all). Using a model that was not loaded throws. */
+  models?: readonly ('detector' | 'landmarks' | 'mask' | 'fasV2' | 'fasV1se')[];
   /** Log function for model information (default: none). */
   log?: (msg: string) => void;
 }

@@ -11,6 +11,7 @@ import {
   inspectLiveness,
   inspectObstruction,
   inspectOrientation,
+  STAGE_MODELS,
   type StageOutcome,
 } from '@selfie/face-engine';
 import type { Logger } from '@selfie/logger';
@@ -63,12 +64,21 @@ export function wrapFaceEngine(engine: FaceEngine): InspectionEngine {
   };
 }
 
-/** Loads every model or throws: a worker without its models must not start (fail closed). */
-export async function createInspectionEngine(config: TConfig, logger: Logger): Promise<InspectionEngine> {
+/**
+ * Loads the models of the given stages (all when omitted) or throws: a worker without its models must not start
+ * (fail closed). A one-stage worker loads only its own models, which keeps its memory small.
+ */
+export async function createInspectionEngine(
+  config: TConfig,
+  logger: Logger,
+  stages?: readonly (keyof typeof STAGE_MODELS)[],
+): Promise<InspectionEngine> {
   const started = Date.now();
+  const models = stages ? [...new Set(stages.flatMap((s) => STAGE_MODELS[s]))] : undefined;
   const engine = await createFaceEngine({
     thresholds: thresholdsFromConfig(config),
     threads: config.INFERENCE_THREADS,
+    models,
     log: (msg) => logger.info(msg),
   });
   logger.info({ ms: Date.now() - started, backend: engine.info.backend }, 'face engine loaded');

@@ -154,7 +154,7 @@ export async function startStageWorker(
 ): Promise<StageWorkerHandle> {
   // Models first: if they do not load the worker refuses to start, before it touches any queue.
   const ownsEngine = !options.engine;
-  const engine = options.engine ?? (await createInspectionEngine(config, logger));
+  const engine = options.engine ?? (await createInspectionEngine(config, logger, [stage]));
   let ctx: PipelineContext;
   try {
     ctx = await createPipelineContext(config, logger);
