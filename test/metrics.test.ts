@@ -66,10 +66,22 @@ describe.skipIf(!fixture)('metrics on the whole stack (all-in-one)', () => {
     }
     expect(photo.status).toBe('complete');
 
-    const res = await fetch(`${base}/metrics`);
+    // The API reports a photo complete as soon as every stage result is stored (it merges them); the finalizer's
+    // own write and counter follow a moment later.
+    const finalizedBefore = total(before, 'selfie_photos_finalized_total', { status: 'complete' });
+    let res = await fetch(`${base}/metrics`);
+    let after = await res.text();
+    for (
+      let i = 0;
+      i < 50 && total(after, 'selfie_photos_finalized_total', { status: 'complete' }) <= finalizedBefore;
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 200));
+      res = await fetch(`${base}/metrics`);
+      after = await res.text();
+    }
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
-    const after = await res.text();
 
     for (const stage of ['faces', 'obstruction', 'orientation', 'liveness']) {
       const name = 'selfie_stage_duration_seconds_count';
@@ -81,9 +93,7 @@ describe.skipIf(!fixture)('metrics on the whole stack (all-in-one)', () => {
       );
     }
     expect(total(after, 'selfie_stage_outcomes_total', { stage: 'faces', result: 'clear' })).toBeGreaterThan(0);
-    expect(total(after, 'selfie_photos_finalized_total', { status: 'complete' })).toBe(
-      total(before, 'selfie_photos_finalized_total', { status: 'complete' }) + 1,
-    );
+    expect(total(after, 'selfie_photos_finalized_total', { status: 'complete' })).toBe(finalizedBefore + 1);
     expect(total(after, 'selfie_http_requests_total', { method: 'POST', route: '/v1/livePhotos' })).toBeGreaterThan(0);
     expect(after).not.toContain(String(uploaded.id));
     expect(after).toMatch(/selfie_queue_depth\{[^}]*queue="stage-faces"/);
