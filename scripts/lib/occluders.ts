@@ -10,6 +10,7 @@
  * from what was actually drawn.
  */
 import sharp from 'sharp';
+import { mulberry32 as seededRandom } from './stats.js';
 
 export type Point = readonly [number, number];
 type P = [number, number];
@@ -81,19 +82,9 @@ export interface Occluder {
 
 export type Rng = () => number;
 
-/** Small seeded PRNG (mulberry32): same seed, same sequence. */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Small seeded PRNG (the one the statistics use): same seed, same sequence. */
+export const mulberry32: (seed: number) => Rng = seededRandom;
 
-/** FNV-1a hash of the parts, for deriving independent seeds (e.g. seed + source file + kind). */
 export function hashSeed(...parts: (string | number)[]): number {
   let h = 0x811c9dc5;
   const s = parts.join('\u0000');
