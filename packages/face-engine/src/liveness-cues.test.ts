@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cropFit, flipHorizontal } from './liveness-cues.js';
+import { cropFit } from './liveness-cues.js';
 
 describe('cropFit', () => {
   it('is 1 when the enlarged crop fits in the image', () => {
@@ -11,16 +11,5 @@ describe('cropFit', () => {
   });
   it('is 0 for a degenerate box', () => {
     expect(cropFit(320, 240, { x: 0, y: 0, width: 0, height: 10 }, 2.7)).toBe(0);
-  });
-});
-
-describe('flipHorizontal', () => {
-  it('mirrors pixels and keeps channel order', () => {
-    // 2x1 image: pixel A (1,2,3), pixel B (4,5,6)
-    const out = flipHorizontal(new Float32Array([1, 2, 3, 4, 5, 6]), 2, 1);
-    expect(Array.from(out)).toEqual([4, 5, 6, 1, 2, 3]);
-  });
-  it('rejects a buffer of the wrong size', () => {
-    expect(() => flipHorizontal(new Float32Array(5), 2, 1)).toThrow();
   });
 });

@@ -11,19 +11,3 @@ export function cropFit(imgW: number, imgH: number, box: Box, scale: number): nu
   const s = Math.min((imgH - 1) / box.height, (imgW - 1) / box.width, scale);
   return Math.max(0, Math.min(1, s / scale));
 }
-
-/** Mirrors an [h, w, 3] interleaved pixel buffer left-right (test-time augmentation input). */
-export function flipHorizontal(data: Float32Array, w: number, h: number): Float32Array {
-  if (data.length !== w * h * 3) throw new Error(`flipHorizontal: expected ${w * h * 3} values, got ${data.length}`);
-  const out = new Float32Array(data.length);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const src = (y * w + (w - 1 - x)) * 3;
-      const dst = (y * w + x) * 3;
-      out[dst] = data[src] ?? 0;
-      out[dst + 1] = data[src + 1] ?? 0;
-      out[dst + 2] = data[src + 2] ?? 0;
-    }
-  }
-  return out;
-}
