@@ -94,10 +94,19 @@ describe('a stage worker killed mid-job', () => {
       expect(res.status).toBe(200);
       ids.push(res.body.id);
     }
-    // Kill the worker while a faces job is active (it holds the job's lock).
+    // Kill the worker while a faces job is active (it holds the job's lock). One inference takes tens of ms, so
+    // the worker is frozen (SIGSTOP) first and the job checked while frozen; if it finished in between, the worker
+    // resumes and the next job is caught.
     const active = await waitFor(
-      'an active faces job',
-      async () => (await ctx.queue('faces').getActive())[0],
+      'an active faces job, caught with the worker frozen',
+      async () => {
+        const job = (await ctx.queue('faces').getActive())[0];
+        if (!job) return undefined;
+        first.kill('SIGSTOP');
+        if ((await job.getState()) === 'active') return job;
+        first.kill('SIGCONT');
+        return undefined;
+      },
       30_000,
       5,
     );

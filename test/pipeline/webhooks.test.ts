@@ -219,6 +219,14 @@ describe('webhook dispatcher', () => {
   });
 
   it('drops jobs of a webhook deleted or disabled meanwhile', async () => {
+    // The state is read first and the job (with its return value) after: read the other way round, a job that
+    // completes in between is returned with the return value it had before.
+    const completedJob = (id: string) =>
+      waitFor('job completed', async () =>
+        (await ctx.queue('webhooks').getJobState(id)) === 'completed'
+          ? await ctx.queue('webhooks').getJob(id)
+          : undefined,
+      );
     const webhook = await createWebhook(receiver.url);
     const webhookId = webhook._id.toHexString();
     const eventId = (
@@ -232,17 +240,11 @@ describe('webhook dispatcher', () => {
     await ctx.webhooks.disable(webhookId);
     const before = receiver.requests.length;
     const job = await ctx.queue('webhooks').add(QUEUES.webhooks.job, { eventId, webhookId, accountId });
-    const done = await waitFor('job completed', async () => {
-      const j = await ctx.queue('webhooks').getJob(job.id as string);
-      return j && (await j.getState()) === 'completed' ? j : undefined;
-    });
+    const done = await completedJob(job.id as string);
     expect(done.returnvalue).toEqual({ dropped: 'webhook_disabled' });
     await ctx.webhooks.delete(accountId, webhookId);
     const gone = await ctx.queue('webhooks').add(QUEUES.webhooks.job, { eventId, webhookId, accountId });
-    const done2 = await waitFor('job completed', async () => {
-      const j = await ctx.queue('webhooks').getJob(gone.id as string);
-      return j && (await j.getState()) === 'completed' ? j : undefined;
-    });
+    const done2 = await completedJob(gone.id as string);
     expect(done2.returnvalue).toEqual({ dropped: 'webhook_deleted' });
     expect(receiver.requests.length).toBe(before);
     expect(await attempts(webhookId)).toHaveLength(0);

@@ -136,10 +136,5 @@ export function centroid(points: Point2[]): Point2 {
 
 export const dist = (a: Point2, b: Point2) => Math.hypot(a[0] - b[0], a[1] - b[1]);
 
-/** Chromaticity distance between two patches (rg space), scaled so that ~1 is a strong colour difference. */
-export function chromaDistance(a: PatchStats, b: PatchStats): number {
-  return Math.hypot(a.r - b.r, a.g - b.g) / 0.06;
-}
-
 /** Clamp to 0..100 integer. */
 export const score100 = (v: number) => Math.max(0, Math.min(100, Math.round(v * 100)));

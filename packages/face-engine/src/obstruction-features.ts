@@ -1,18 +1,10 @@
-import {
-  centroid,
-  chromaDistance,
-  dist,
-  type PatchStats,
-  patchStats,
-  polygonBounds,
-  rectStats,
-} from './image-stats.js';
+import { centroid, dist, type PatchStats, patchStats, polygonBounds, rectStats } from './image-stats.js';
 import type { DecodedImage, DetectedFace } from './types.js';
 
 /**
- * Colour/texture evidence for occlusion, measured on patches placed with the face-mesh keypoints.
- * The face mesh predicts where eyes, nose and mouth are even when they are hidden, so a patch that should show
- * lips or skin but shows a uniform non-skin colour is covered.
+ * Colour/texture evidence for occlusion, measured on patches placed with the face landmarks. The landmark model
+ * predicts where eyes and mouth are even when they are hidden, so a patch that should show an eye or the lip line
+ * but is flat is covered.
  */
 export interface ObstructionFeatures {
   /** inter-ocular distance in pixels (patch size unit) */
@@ -21,24 +13,10 @@ export interface ObstructionFeatures {
   ref: PatchStats;
   refName: string;
   mouth: PatchStats;
-  chin: PatchStats;
-  noseTip: PatchStats;
-  lowerCheeks: PatchStats;
+  /** the brighter (more visible) eye region, and both */
   eyes: PatchStats;
   eyeLeft: PatchStats;
   eyeRight: PatchStats;
-  /** lower face vs reference skin chroma distance (mean over mouth, chin, lower cheeks) */
-  lowerChroma: number;
-  /** lower face skin fraction minus reference skin fraction (negative = less skin than the reference) */
-  lowerSkinDrop: number;
-  /** lower face luminance texture relative to reference */
-  lowerGradRatio: number;
-  /** mouth redness above the surrounding lower face (lips visible) */
-  lipRedness: number;
-  /** eye region mean luma / reference luma */
-  eyeLumaRatio: number;
-  /** eye region p90 luma / reference luma (sclera / highlights) */
-  eyeBrightRatio: number;
 }
 
 export function obstructionFeatures(img: DecodedImage, face: DetectedFace): ObstructionFeatures | null {
@@ -60,11 +38,6 @@ export function obstructionFeatures(img: DecodedImage, face: DetectedFace): Obst
 
   const lips = polygonBounds(lm.lips);
   const mouth = rectStats(img, lips.x0, lips.y0, lips.x1, lips.y1);
-  const chin = patchStats(img, (p.chinUpper[0] + p.chin[0]) / 2, (p.chinUpper[1] + p.chin[1]) / 2, h);
-  const noseTip = patchStats(img, p.noseTip[0], p.noseTip[1], h * 0.8);
-  const lcR = patchStats(img, p.rightLowerCheek[0], p.rightLowerCheek[1], h);
-  const lcL = patchStats(img, p.leftLowerCheek[0], p.leftLowerCheek[1], h);
-  const lowerCheeks = lcR.skin > lcL.skin ? lcR : lcL;
 
   const eb = (pts: typeof lm.leftEye) => {
     const b = polygonBounds(pts);
@@ -76,27 +49,5 @@ export function obstructionFeatures(img: DecodedImage, face: DetectedFace): Obst
   const eyeRight = eb(lm.rightEye);
   // keep the brighter (more visible) eye so that one shadowed eye does not look like sunglasses
   const eyes = eyeLeft.luma > eyeRight.luma ? eyeLeft : eyeRight;
-
-  const lowerChroma = (chromaDistance(mouth, ref) + chromaDistance(chin, ref) + chromaDistance(lowerCheeks, ref)) / 3;
-  const lowerSkin = (mouth.skin + chin.skin + lowerCheeks.skin) / 3;
-  const lowerGrad = (mouth.grad + chin.grad + lowerCheeks.grad) / 3;
-  const around = (chin.r + lowerCheeks.r) / 2;
-  return {
-    iod,
-    ref,
-    refName,
-    mouth,
-    chin,
-    noseTip,
-    lowerCheeks,
-    eyes,
-    eyeLeft,
-    eyeRight,
-    lowerChroma,
-    lowerSkinDrop: lowerSkin - ref.skin,
-    lowerGradRatio: lowerGrad / Math.max(1, ref.grad),
-    lipRedness: (mouth.r - around) / 0.02,
-    eyeLumaRatio: eyes.luma / Math.max(1, ref.luma),
-    eyeBrightRatio: eyes.p90 / Math.max(1, ref.luma),
-  };
+  return { iod, ref, refName, mouth, eyes, eyeLeft, eyeRight };
 }
