@@ -68,8 +68,8 @@ function packageVersion(name: string): string {
 }
 
 /**
- * Loads every model on onnxruntime-node. Fails (throws) when any model or the canonical face is missing or broken:
- * a worker without its models must not start, and no stage may answer without them.
+ * Loads the models (all, or `opts.models`) on onnxruntime-node. Fails (throws) when any of them or the canonical
+ * face is missing or broken: a worker without its models must not start, and no stage may answer without them.
  */
 export async function createFaceEngine(opts: CreateFaceEngineOptions = {}): Promise<FaceEngine> {
   const log = opts.log ?? (() => {});
@@ -80,9 +80,18 @@ export async function createFaceEngine(opts: CreateFaceEngineOptions = {}): Prom
   const canonical = loadCanonicalFace(join(dir, CANONICAL_FACE_FILE));
   const wanted = new Set<ModelName>(opts.models ?? (Object.keys(MODEL_FILES) as ModelName[]));
   const models = {} as Record<ModelName, OnnxModel>;
-  // one at a time: loading is quick, and a failure names the model
-  for (const [name, file] of Object.entries(MODEL_FILES) as [ModelName, string][]) {
-    models[name] = wanted.has(name) ? await loadOnnxModel(name, join(dir, file), { threads }) : notLoaded(name);
+  // one at a time: loading is quick, and a failure names the model (and releases the ones already loaded)
+  try {
+    for (const [name, file] of Object.entries(MODEL_FILES) as [ModelName, string][]) {
+      models[name] = wanted.has(name) ? await loadOnnxModel(name, join(dir, file), { threads }) : notLoaded(name);
+    }
+  } catch (err) {
+    await Promise.all(
+      Object.keys(models)
+        .filter((name) => wanted.has(name as ModelName))
+        .map((name) => models[name as ModelName].session.release()),
+    );
+    throw err;
   }
   const labels: Record<ModelName, [string, string]> = {
     detector: ['faceDetector', 'RetinaFace-MobileNetV2'],
