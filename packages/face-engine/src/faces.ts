@@ -86,10 +86,14 @@ export async function detectCandidates(engine: FaceEngine, image: DecodedImage):
   return found.sort((a, b) => b.score - a.score);
 }
 
+/** Counter-clockwise angle (radians, on screen) of the line from the subject's right eye to their left eye. */
+export function eyeLineAngle(rightEye: Point2, leftEye: Point2): number {
+  return Math.atan2(-(leftEye[1] - rightEye[1]), leftEye[0] - rightEye[0]);
+}
+
 /** Upright square crop around a face, rotated so that the eye line is horizontal. */
 export function faceRegion(box: Box, rightEye: Point2, leftEye: Point2, scale: number): SquareRegion {
-  // counter-clockwise angle (on screen) of the line from the subject's right eye to their left eye
-  const angle = Math.atan2(-(leftEye[1] - rightEye[1]), leftEye[0] - rightEye[0]);
+  const angle = eyeLineAngle(rightEye, leftEye);
   return {
     cx: box.x + box.width / 2,
     cy: box.y + box.height / 2,
@@ -128,13 +132,11 @@ export async function runMesh(engine: FaceEngine, image: DecodedImage, region: S
   return { points, score: 1 / (1 + Math.exp(-flag)) };
 }
 
-/** Crop for a second landmark pass: the first pass's own landmarks give a tighter, better rotated face region. */
-function regionFromMesh(points: Float32Array): SquareRegion {
-  const at = (i: number): Point2 => [points[i * 3] as number, points[i * 3 + 1] as number];
-  const re = at(KEYPOINT_INDEX.rightEyeOuter);
-  const le = at(KEYPOINT_INDEX.leftEyeOuter);
-  const angle = Math.atan2(-(le[1] - re[1]), le[0] - re[0]);
-  // extent of the mesh in the face's own (rotated) frame
+/**
+ * Extent of the 468 points in a frame rotated by `angle` (counter-clockwise on screen): u along the rotated x axis,
+ * v along the rotated y axis (angle 0: plain image x and y).
+ */
+function meshExtent(points: Float32Array, angle: number) {
   const cos = Math.cos(angle);
   const sin = Math.sin(angle);
   let u0 = Number.POSITIVE_INFINITY;
@@ -151,6 +153,14 @@ function regionFromMesh(points: Float32Array): SquareRegion {
     v0 = Math.min(v0, v);
     v1 = Math.max(v1, v);
   }
+  return { u0, u1, v0, v1, cos, sin };
+}
+
+/** Crop for a second landmark pass: the first pass's own landmarks give a tighter, better rotated face region. */
+function regionFromMesh(points: Float32Array): SquareRegion {
+  const at = (i: number): Point2 => [points[i * 3] as number, points[i * 3 + 1] as number];
+  const angle = eyeLineAngle(at(KEYPOINT_INDEX.rightEyeOuter), at(KEYPOINT_INDEX.leftEyeOuter));
+  const { u0, u1, v0, v1, cos, sin } = meshExtent(points, angle);
   const cu = (u0 + u1) / 2;
   const cv = (v0 + v1) / 2;
   return {
@@ -174,18 +184,7 @@ const CONTOURS = {
 
 export function landmarksFromMesh(points: Float32Array): FaceLandmarks {
   const at = (i: number): Point2 => [round1(points[i * 3] as number), round1(points[i * 3 + 1] as number)];
-  let x0 = Number.POSITIVE_INFINITY;
-  let y0 = Number.POSITIVE_INFINITY;
-  let x1 = Number.NEGATIVE_INFINITY;
-  let y1 = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < 468; i++) {
-    const x = points[i * 3] as number;
-    const y = points[i * 3 + 1] as number;
-    x0 = Math.min(x0, x);
-    x1 = Math.max(x1, x);
-    y0 = Math.min(y0, y);
-    y1 = Math.max(y1, y);
-  }
+  const { u0: x0, u1: x1, v0: y0, v1: y1 } = meshExtent(points, 0);
   return {
     rightEye: CONTOURS.rightEye.map(at),
     leftEye: CONTOURS.leftEye.map(at),
@@ -246,7 +245,11 @@ export function keypointPose(k: FiveKeypoints): { yaw: number; pitch: number; ro
   // nose offset along the eye line, in half eye distances (negative: towards the image left)
   const offset = ((k.nose[0] - mx) * ux + (k.nose[1] - my) * uy) / half;
   const deg = 180 / Math.PI;
-  return { yaw: Math.atan(-offset * EYE_TO_NOSE_DEPTH) * deg, pitch: 0, roll: Math.atan2(-ey, ex) * deg };
+  return {
+    yaw: Math.atan(-offset * EYE_TO_NOSE_DEPTH) * deg,
+    pitch: 0,
+    roll: eyeLineAngle(k.rightEye, k.leftEye) * deg,
+  };
 }
 
 /** A detector candidate plus its landmarks, as plain JSON for storage and the later stages. */
