@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Backing services (Redis, MongoDB-compatible FerretDB, S3-compatible versitygw) for local runs and tests.
+# Backing services (Redis, the MongoDB-compatible store, S3-compatible versitygw) for local runs and tests.
 #
 #   scripts/backing.sh up       start all three on loopback (idempotent); uses `docker compose` when an engine answers
 #   scripts/backing.sh down     stop them (no stray processes left)
 #   scripts/backing.sh status   show what runs
 #   scripts/backing.sh env      print the connection environment (eval "$(scripts/backing.sh env)")
 #
-# Native mode keeps binaries in .tools/bin and data under .data/ (both git-ignored). Ports can be moved with
-# SELFIE_REDIS_PORT, SELFIE_MONGO_PORT and SELFIE_S3_PORT.
+# Native mode keeps binaries in .tools/ and data under .data/ (both git-ignored). Ports can be moved with
+# SELFIE_REDIS_PORT, SELFIE_MONGO_PORT and SELFIE_S3_PORT. The MongoDB stand-in is mongo-java-server with our
+# durability and index additions (tools/mongo-store, built with Maven); SELFIE_STORE_HEAP_MB caps its Java heap.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,7 +20,7 @@ MONGO_PORT="${SELFIE_MONGO_PORT:-27027}"
 S3_PORT="${SELFIE_S3_PORT:-7070}"
 S3_ACCESS_KEY="${SELFIE_S3_ACCESS_KEY:-selfieadmin}"
 S3_SECRET_KEY="${SELFIE_S3_SECRET_KEY:-selfieadmin-secret}"
-FERRETDB_MODULE_DIR="$ROOT/tools/ferretdb"
+STORE_DIR="$ROOT/tools/mongo-store"
 VERSITYGW_VERSION="v1.7.0"
 
 log() { printf '[backing] %s\n' "$*" >&2; }
@@ -49,29 +50,39 @@ pid_alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null
 ensure_redis() {
   if ! command -v redis-server >/dev/null 2>&1; then
     log "installing redis-server from Debian"
-    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-    $SUDO apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+    apt_install redis-server
   fi
+}
+
+apt_install() {
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
 }
 
 ensure_go_binaries() {
   mkdir -p "$TOOLS"
   export GOBIN="$TOOLS" GOTOOLCHAIN=local
-  local pids=()
-  # Cold builds take minutes each; run them side by side.
-  if [ ! -x "$TOOLS/ferretdb" ]; then
-    log "building FerretDB v1.24.2 through tools/ferretdb (cold build takes a few minutes)"
-    (cd "$FERRETDB_MODULE_DIR" && go install .) &
-    pids+=($!)
-  fi
   if [ ! -x "$TOOLS/versitygw" ]; then
     log "building versitygw $VERSITYGW_VERSION (cold build takes a few minutes)"
-    (cd "$ROOT" && go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION") &
-    pids+=($!)
+    (cd "$ROOT" && go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION")
   fi
-  local pid
-  for pid in "${pids[@]}"; do wait "$pid"; done
+}
+
+store_stamp() { cat "$STORE_DIR/pom.xml" $(find "$STORE_DIR/src" -type f | sort) | sha256sum | cut -c1-16; }
+
+ensure_store() {
+  if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+    log "installing Debian's OpenJDK 17 and Maven for the MongoDB stand-in"
+    apt_install openjdk-17-jdk-headless maven
+  fi
+  local stamp; stamp=$(store_stamp)
+  if [ "$(cat "$STORE_DIR/target/.stamp" 2>/dev/null)" != "$stamp" ] || [ ! -f "$STORE_DIR/target/mongo-store.jar" ]; then
+    log "building the MongoDB stand-in (tools/mongo-store) with Maven"
+    mvn -q -B -f "$STORE_DIR/pom.xml" package -DskipTests >"$RUN/store-build.log" 2>&1 \
+      || { tail -n 30 "$RUN/store-build.log" >&2; return 1; }
+    echo "$stamp" >"$STORE_DIR/target/.stamp"
+  fi
 }
 
 start_proc() { # name port command...
@@ -92,12 +103,15 @@ start_proc() { # name port command...
 }
 
 native_up() {
+  mkdir -p "$RUN" "$DATA/redis" "$DATA/mongo-store" "$DATA/s3" "$DATA/s3-meta"
   ensure_redis
-  ensure_go_binaries
-  mkdir -p "$RUN" "$DATA/redis" "$DATA/ferretdb" "$DATA/s3" "$DATA/s3-meta"
+  # The Go build and the Maven build are independent; run them side by side on a cold machine.
+  ensure_go_binaries & local go_pid=$!
+  ensure_store
+  wait "$go_pid"
   start_proc redis "$REDIS_PORT" redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$DATA/redis" \
     --save "" --appendonly yes --maxmemory-policy noeviction --protected-mode yes --daemonize no
-  start_proc mongo "$MONGO_PORT" "$TOOLS/ferretdb" -listen "127.0.0.1:$MONGO_PORT" -data "$DATA/ferretdb"
+  start_proc mongo "$MONGO_PORT" "$STORE_DIR/run" --listen "127.0.0.1:$MONGO_PORT" --data "$DATA/mongo-store"
   start_proc s3 "$S3_PORT" env ROOT_ACCESS_KEY="$S3_ACCESS_KEY" ROOT_SECRET_KEY="$S3_SECRET_KEY" \
     "$TOOLS/versitygw" --port "127.0.0.1:$S3_PORT" posix "$DATA/s3"
 }
@@ -155,6 +169,6 @@ case "$cmd" in
   down) native_down ;;
   status) native_status ;;
   env) print_env ;;
-  build) ensure_redis; ensure_go_binaries ;;
+  build) mkdir -p "$RUN"; ensure_redis; ensure_go_binaries; ensure_store ;;
   *) echo "usage: $0 up|down|status|env|build" >&2; exit 2 ;;
 esac

@@ -5,7 +5,7 @@ import { createPipelineContext } from '@selfie/pipeline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testConfig } from '../support/env.js';
 import { apiClient, fixture, freePort, pollPhoto, seedAccount, TEST_API_KEY, upload, waitFor } from './helpers.js';
-import { type PrivateServer, privateFerret, privateRedis, privateS3 } from './support.js';
+import { type PrivateServer, privateStore, privateRedis, privateS3 } from './support.js';
 
 // Each backing service taken down in turn: a PRIVATE instance on its own port (never the shared ones), killed
 // with SIGKILL and started again on the same port and data. Uploads answer 503 quickly and write nothing; once the
@@ -29,7 +29,7 @@ async function outage(kind: Kind) {
     kind === 'redis'
       ? privateRedis(port)
       : kind === 'mongo'
-        ? privateFerret(port)
+        ? privateStore(port)
         : privateS3(port, base.S3_ACCESS_KEY, base.S3_SECRET_KEY);
   await server.start();
   const override: Partial<TConfig> =
@@ -91,6 +91,6 @@ async function outage(kind: Kind) {
 
 describe('backing service outages', { timeout: 120_000 }, () => {
   it('Redis down: 503 within 2 s, nothing written, recovery when it returns', () => outage('redis'));
-  it('FerretDB down: 503 within 2 s, nothing written, recovery when it returns', () => outage('mongo'));
+  it('MongoDB store down: 503 within 2 s, nothing written, recovery when it returns', () => outage('mongo'));
   it('S3 down: 503 within 2 s, nothing written, recovery when it returns', () => outage('s3'));
 });

@@ -243,15 +243,15 @@ export function privateRedis(port: number): PrivateServer {
   );
 }
 
-export function privateFerret(port: number): PrivateServer {
-  const data = tempDir('selfie-ferret-');
+export function privateStore(port: number): PrivateServer {
+  const data = tempDir('selfie-store-');
   return privateServer(
-    'ferretdb',
+    'mongo-store',
     port,
     `mongodb://127.0.0.1:${port}/outage`,
     () => ({
-      cmd: `${root}/.tools/bin/ferretdb`,
-      args: ['-listen', `127.0.0.1:${port}`, '-data', data.dir],
+      cmd: `${root}/tools/mongo-store/run`,
+      args: ['--listen', `127.0.0.1:${port}`, '--data', data.dir],
     }),
     data.remove,
   );

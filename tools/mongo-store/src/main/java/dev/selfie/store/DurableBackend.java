@@ -1,0 +1,49 @@
+package dev.selfie.store;
+
+import java.util.Locale;
+import java.util.Set;
+
+import org.h2.mvstore.MVStore;
+
+import de.bwaldvogel.mongo.MongoDatabase;
+import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.bson.Document;
+import io.netty.channel.Channel;
+
+/**
+ * The H2 backend with two changes: a write is committed to the store file before its reply is sent (upstream
+ * commits in the background about once a second, so a killed process lost the last second of acknowledged writes),
+ * and every command runs under its maxTimeMS.
+ */
+final class DurableBackend extends H2Backend {
+    private static final Set<String> WRITES = Set.of("insert", "update", "delete", "findandmodify", "create",
+        "createindexes", "drop", "dropindexes", "dropdatabase", "renamecollection");
+
+    private DurableBackend(MVStore store) {
+        super(store);
+    }
+
+    static DurableBackend open(MVStore store) {
+        IndexedDatabase.useStore(store);
+        return new DurableBackend(store);
+    }
+
+    @Override
+    protected MongoDatabase openOrCreateDatabase(String databaseName) {
+        return new IndexedDatabase(databaseName, getCursorRegistry());
+    }
+
+    @Override
+    public Document handleCommand(Channel channel, String database, String command, Document query) {
+        Deadline.start(query.get("maxTimeMS"));
+        try {
+            Document response = super.handleCommand(channel, database, command, query);
+            if (WRITES.contains(command.toLowerCase(Locale.ROOT))) {
+                commit();
+            }
+            return response;
+        } finally {
+            Deadline.clear();
+        }
+    }
+}

@@ -1,0 +1,96 @@
+package dev.selfie.store;
+
+import java.util.LinkedHashSet;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Stream;
+
+import org.h2.mvstore.MVMap;
+
+import de.bwaldvogel.mongo.MongoDatabase;
+import de.bwaldvogel.mongo.backend.CollectionOptions;
+import de.bwaldvogel.mongo.backend.CursorRegistry;
+import de.bwaldvogel.mongo.backend.DocumentWithPosition;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.backend.QueryResult;
+import de.bwaldvogel.mongo.backend.h2.H2Collection;
+import de.bwaldvogel.mongo.bson.Document;
+
+/** An H2 collection whose filtered queries use {@link OrderedIndex}es and honour maxTimeMS. */
+final class IndexedCollection extends H2Collection {
+
+    IndexedCollection(MongoDatabase database, String collectionName, CollectionOptions options,
+                      MVMap<Object, Document> dataMap, MVMap<String, Object> metaMap, CursorRegistry cursorRegistry) {
+        super(database, collectionName, options, dataMap, metaMap, cursorRegistry);
+    }
+
+    /** `_id` lookups stay with the unique index; a usable ordered index beats a scan. */
+    private QueryPlan plan(Document query, Document orderBy) {
+        if (query == null || query.isEmpty()) {
+            return null;
+        }
+        for (Index<Object> index : getIndexes()) {
+            if (index.isUnique() && index.canHandle(query)) {
+                return null;
+            }
+        }
+        return QueryPlan.choose(getIndexes(), query, orderBy);
+    }
+
+    @Override
+    protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit, int batchSize,
+                                         Document fieldSelector) {
+        QueryPlan plan = plan(query, orderBy);
+        if (plan == null) {
+            return super.queryDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+        }
+        if (plan.ordered()) {
+            // Lazy: filtering, skip and limit pull entries one by one, so a page stops the walk. When the index
+            // alone decides the filter, skipped entries are passed over without reading their documents.
+            Stream<Object> positions = plan.entries().stream()
+                .peek(entry -> Deadline.tick())
+                .map(OrderedIndex.Entry::position)
+                .distinct();
+            int skipInMatch = numberToSkip;
+            if (plan.coversFilter() && numberToSkip > 0) {
+                positions = positions.skip(numberToSkip);
+                skipInMatch = 0;
+            }
+            Stream<Document> documents = positions.map(this::getDocument).filter(Objects::nonNull);
+            return matchDocumentsFromStream(query, documents, skipInMatch, limit, batchSize, null, fieldSelector);
+        }
+        Set<Object> positions = new LinkedHashSet<>();
+        for (OrderedIndex.Entry entry : plan.entries()) {
+            Deadline.tick();
+            positions.add(entry.position());
+        }
+        return matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+    }
+
+    /** Counting an equality filter an index covers reads index entries only, never the documents. */
+    @Override
+    public int count(Document query, int skip, int limit) {
+        QueryPlan plan = plan(query, null);
+        if (plan == null || !plan.coversFilter()) {
+            return super.count(query, skip, limit);
+        }
+        long count = plan.entries().stream().peek(entry -> Deadline.tick()).map(OrderedIndex.Entry::position)
+            .distinct().count();
+        count = Math.max(0, count - Math.max(skip, 0));
+        return (int) (limit > 0 ? Math.min(limit, count) : count);
+    }
+
+    /** The full scan, as upstream, plus the deadline check. */
+    @Override
+    protected QueryResult matchDocuments(Document query, Document orderBy, int numberToSkip, int limit, int batchSize,
+                                         Document fieldSelector) {
+        Stream<DocumentWithPosition<Object>> all = streamAllDocumentsWithPosition().peek(d -> Deadline.tick());
+        if (isNaturalDescending(orderBy)) {
+            all = all.sorted((a, b) -> de.bwaldvogel.mongo.backend.ValueComparator.desc()
+                .compare(a.getPosition(), b.getPosition()));
+        }
+        return matchDocumentsFromStream(all.map(DocumentWithPosition::getDocument), query, orderBy, numberToSkip, limit,
+            batchSize, fieldSelector);
+    }
+
+}
