@@ -160,7 +160,7 @@ describe('get, download, redact, delete', () => {
   it('shows stage results while processing, then the final inspections and status', async () => {
     const photo = await upload();
     const faces = { result: 'clear', breakdown: { faceCount: 1 }, reasons: [] };
-    await gw.repos.pipeline.saveStageResult(photo.id, { stage: 'faces', inspection: faces, ms: 12 });
+    await gw.repos.pipeline.saveStageResults(photo.id, [{ stage: 'faces', inspection: faces, ms: 12 }]);
     const during = await api('GET', `/livePhotos/${photo.id}`);
     expect(during.body.status).toBe('processing');
     expect(during.body.inspections).toEqual({ facesAnalysis: faces, timings: { facesAnalysis: 12 } });

@@ -140,8 +140,10 @@ describe('stage pipeline', () => {
     const obstruction = await waitFor('obstruction job', () =>
       ctx.queue('obstruction').getJob(jobId(photoId, 'obstruction')),
     );
-    // Break the stage: its stored face disappears, so every attempt throws.
-    await ctx.state.model.updateOne({ _id: new Types.ObjectId(photoId) }, { $unset: { face: 1 } });
+    // Break the stage once the orientation stage has used the stored face: it disappears, so every obstruction
+    // attempt throws.
+    await waitFor('orientation result', async () => (await ctx.photos.findById(photoId))?.stages?.orientation);
+    await ctx.photos.model.updateOne({ _id: new Types.ObjectId(photoId) }, { $unset: { 'work.face': 1 } });
     await pipeline.startStage('obstruction');
     const done = await waitForFinal(ctx, photoId);
     expect(done).toMatchObject({ status: 'failed', failureReason: 'STAGE_FAILED' });

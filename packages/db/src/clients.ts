@@ -25,7 +25,7 @@ const clientSchema = new Schema<ClientDoc>(
   },
   { timestamps: true },
 );
-clientSchema.index({ accountId: 1, createdAt: -1 });
+clientSchema.index({ accountId: 1, createdAt: -1, _id: -1 });
 
 export interface ClientListFilter extends PageRequest {
   type?: 'person' | 'company';
@@ -64,12 +64,9 @@ export class ClientRepository {
       if ((next as Record<string, unknown>)[field] === undefined) unset[field] = 1;
     }
     const filter = { _id: toObjectId(id), accountId: toObjectId(accountId) };
-    const result = await this.model.updateOne(filter, {
-      $set: next,
-      ...(Object.keys(unset).length ? { $unset: unset } : {}),
-    });
-    if (result.matchedCount === 0) return null;
-    return this.model.findOne(filter).lean<ClientDoc>();
+    return this.model
+      .findOneAndUpdate(filter, { $set: next, ...(Object.keys(unset).length ? { $unset: unset } : {}) }, { new: true })
+      .lean<ClientDoc>();
   }
 
   async delete(accountId: string, id: string): Promise<boolean> {

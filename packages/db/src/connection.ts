@@ -2,14 +2,19 @@ import mongoose, { type Connection } from 'mongoose';
 
 /**
  * One connection per service (not mongoose's global), so tests and the all-in-one process can hold several.
- * Commands fail after `timeoutMs` instead of buffering forever while the server is down.
+ * Commands fail after `timeoutMs` instead of buffering forever while the server is down. With `operationTimeoutMs`
+ * (the gateway's request budget) every operation carries it as `maxTimeMS`, so a query the caller gave up on stops
+ * in the store too instead of running on.
  */
-export async function connectMongo(uri: string, options: { timeoutMs?: number } = {}): Promise<Connection> {
+export async function connectMongo(
+  uri: string,
+  options: { timeoutMs?: number; operationTimeoutMs?: number } = {},
+): Promise<Connection> {
   const timeoutMs = options.timeoutMs ?? 2000;
   const connection = mongoose.createConnection(uri, {
     serverSelectionTimeoutMS: timeoutMs,
     connectTimeoutMS: timeoutMs,
-    socketTimeoutMS: 30_000,
+    ...(options.operationTimeoutMs ? { timeoutMS: options.operationTimeoutMs } : { socketTimeoutMS: 30_000 }),
     bufferCommands: false,
     autoIndex: true,
     maxPoolSize: 20,

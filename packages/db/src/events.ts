@@ -20,7 +20,7 @@ const eventSchema = new Schema<EventDoc>(
   },
   { timestamps: { createdAt: true, updatedAt: false }, minimize: false },
 );
-eventSchema.index({ accountId: 1, createdAt: -1 });
+eventSchema.index({ accountId: 1, createdAt: -1, _id: -1 });
 
 /** The wire envelope; the id is the document's, so every retry of a delivery carries the same one. */
 export function toEventEnvelope(doc: EventDoc): TEvent {
@@ -58,6 +58,21 @@ export class EventRepository {
       payload: input.payload,
     });
     return doc.toObject();
+  }
+
+  /**
+   * Inserts an event with a caller-chosen (stable) id, or returns the one already stored under that id: publishing
+   * again after a crash finds the same event instead of adding a second one.
+   */
+  async createOnce(input: Omit<EventDoc, 'createdAt'>): Promise<EventDoc> {
+    try {
+      return (await this.model.create(input)).toObject();
+    } catch (err) {
+      if ((err as { code?: number } | null)?.code !== 11000) throw err;
+      const existing = await this.model.findById(input._id).lean<EventDoc>();
+      if (!existing) throw new Error(`event ${input._id.toHexString()} vanished after a duplicate-key insert`);
+      return existing;
+    }
   }
 
   async findById(id: string): Promise<EventDoc | null> {

@@ -16,6 +16,7 @@ export {
   type LivePhotoDoc,
   LivePhotoRepository,
   type NewLivePhoto,
+  type StageResult,
 } from './live-photos.js';
 export {
   type DateRange,
@@ -26,13 +27,7 @@ export {
   type PageRequest,
   toObjectId,
 } from './models.js';
-export {
-  assembleInspections,
-  PipelineRepository,
-  type PipelineStateDoc,
-  type StageResult,
-  type StageResultDoc,
-} from './pipeline-repository.js';
+export { assembleInspections, PipelineRepository } from './pipeline-repository.js';
 export { createRepositories, type Repositories } from './repositories.js';
 export { type DeliveryAttempt, type WebhookDeliveryDoc, WebhookDeliveryRepository } from './webhook-deliveries.js';
 export { type WebhookDoc, type WebhookListFilter, WebhookRepository } from './webhooks.js';

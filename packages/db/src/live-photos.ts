@@ -2,6 +2,14 @@ import type { TLivePhotoStatus } from '@selfie/contracts';
 import { type Connection, Schema, type Types } from 'mongoose';
 import { findOwned, findPage, modelOn, type Page, type PageRequest, toObjectId } from './models.js';
 
+/** One stage's stored result. */
+export interface StageResult {
+  stage: string;
+  inspection: unknown;
+  ms: number;
+  models?: unknown;
+}
+
 export interface LivePhotoDoc {
   _id: Types.ObjectId;
   accountId: Types.ObjectId;
@@ -13,8 +21,18 @@ export interface LivePhotoDoc {
   sha256: string;
   performLivenessCheck: boolean;
   status: TLivePhotoStatus;
-  /** facesAnalysis, facialObstructions, facialOrientation, livenessCheck, outcome, models, timings. */
+  /** Final: facesAnalysis, facialObstructions, facialOrientation, livenessCheck, outcome, models, timings. */
   inspections: Record<string, unknown>;
+  /** While processing: each finished stage's result, by stage (dropped when the photo is final). */
+  stages?: Record<string, StageResult>;
+  /**
+   * While processing: what the faces stage hands the later stages (the detected face and image geometry). Face
+   * landmarks are biometric-derived, so they stay in the store rather than in Redis job data, are never returned
+   * by the API, and are dropped when the photo is final.
+   */
+  work?: { face?: unknown };
+  /** Event types already published for the photo. */
+  published?: string[];
   failureReason?: string;
   redacted: boolean;
   requeues: number;
@@ -33,15 +51,22 @@ const livePhotoSchema = new Schema<LivePhotoDoc>(
     performLivenessCheck: { type: Boolean, required: true },
     status: { type: String, enum: ['processing', 'complete', 'failed'], default: 'processing' },
     inspections: { type: Schema.Types.Mixed, default: () => ({}) },
+    stages: { type: Schema.Types.Mixed },
+    work: { type: Schema.Types.Mixed },
+    published: { type: [String], default: undefined },
     failureReason: String,
     redacted: { type: Boolean, default: false },
     requeues: { type: Number, default: 0 },
   },
-  // minimize: false keeps `inspections: {}` on new records so `$set` on its sub-paths always has a parent.
   { timestamps: true, minimize: false },
 );
-livePhotoSchema.index({ accountId: 1, clientId: 1, createdAt: -1 });
+// Serves the client's list newest first (the `_id` tie-break included, so no sort in memory) and its count.
+livePhotoSchema.index({ accountId: 1, clientId: 1, createdAt: -1, _id: -1 });
+// The sweeper's query: processing photos not updated for a while, oldest first.
 livePhotoSchema.index({ status: 1, updatedAt: 1 });
+
+/** Never sent to API readers: the face data handed between stages. */
+const API_PROJECTION = { work: 0 } as const;
 
 export interface NewLivePhoto {
   _id: Types.ObjectId;
@@ -79,7 +104,7 @@ export class LivePhotoRepository {
   }
 
   async findForAccount(accountId: string, id: string): Promise<LivePhotoDoc | null> {
-    return findOwned<LivePhotoDoc>(this.model, accountId, id);
+    return findOwned<LivePhotoDoc>(this.model, accountId, id, API_PROJECTION);
   }
 
   async findById(id: string): Promise<LivePhotoDoc | null> {
@@ -91,6 +116,7 @@ export class LivePhotoRepository {
       this.model,
       { accountId: toObjectId(accountId), clientId: toObjectId(clientId) },
       page,
+      API_PROJECTION,
     );
   }
 
@@ -104,9 +130,9 @@ export class LivePhotoRepository {
   /** Flags the record once its bytes are gone; returns the updated record (null when not found). */
   async markRedacted(accountId: string, id: string): Promise<LivePhotoDoc | null> {
     const filter = { _id: toObjectId(id), accountId: toObjectId(accountId) };
-    const result = await this.model.updateOne(filter, { $set: { redacted: true } });
-    if (result.matchedCount === 0) return null;
-    return this.model.findOne(filter).lean<LivePhotoDoc>();
+    return this.model
+      .findOneAndUpdate(filter, { $set: { redacted: true } }, { new: true, projection: API_PROJECTION })
+      .lean<LivePhotoDoc>();
   }
 
   async delete(accountId: string, id: string): Promise<boolean> {
@@ -127,7 +153,7 @@ export class LivePhotoRepository {
   /** Photos still processing whose record has not changed since `olderThan`, oldest first. */
   async findStale(olderThan: Date, limit: number): Promise<LivePhotoDoc[]> {
     return this.model
-      .find({ status: 'processing', updatedAt: { $lt: olderThan } })
+      .find({ status: 'processing', updatedAt: { $lt: olderThan } }, API_PROJECTION)
       .sort({ updatedAt: 1 })
       .limit(limit)
       .lean<LivePhotoDoc[]>();
@@ -135,8 +161,13 @@ export class LivePhotoRepository {
 
   /** Counts a sweeper re-enqueue (also bumps updatedAt, so the photo is not stale again at once). */
   async incrementRequeues(photoId: string): Promise<number | null> {
-    await this.model.updateOne({ _id: toObjectId(photoId) }, { $inc: { requeues: 1 } });
-    const doc = await this.model.findById(toObjectId(photoId), { requeues: 1 }).lean<{ requeues: number }>();
+    const doc = await this.model
+      .findOneAndUpdate(
+        { _id: toObjectId(photoId) },
+        { $inc: { requeues: 1 } },
+        { new: true, projection: { requeues: 1 } },
+      )
+      .lean<{ requeues: number }>();
     return doc?.requeues ?? null;
   }
 }

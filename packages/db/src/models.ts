@@ -9,18 +9,14 @@ export function toObjectId(id: string | Types.ObjectId): Types.ObjectId {
   return typeof id === 'string' ? new Types.ObjectId(id) : id;
 }
 
-/**
- * One account's document by id, or null (another account's id reads as missing). The query is the bare `_id`:
- * FerretDB serves only that filter from its primary key and scans the whole collection for `{ _id, accountId }`,
- * so tenancy is checked on the document instead.
- */
+/** One account's document by id, or null (another account's id reads as missing). */
 export async function findOwned<T extends { accountId: Types.ObjectId }>(
   model: Model<any>,
   accountId: string,
   id: string,
+  projection?: Record<string, 0>,
 ): Promise<T | null> {
-  const doc = await model.findById(toObjectId(id)).lean<T>();
-  return doc && String(doc.accountId) === String(accountId) ? doc : null;
+  return model.findOne({ _id: toObjectId(id), accountId: toObjectId(accountId) }, projection).lean<T>();
 }
 
 /** `createdAt`/`updatedAt` range filters shared by every list endpoint. */
@@ -50,16 +46,20 @@ export interface Page<T> {
   totalItems: number;
 }
 
-/** Newest first; `_id` breaks ties between documents created in the same millisecond. */
+/**
+ * Newest first; `_id` breaks ties between documents created in the same millisecond. Every list has an index
+ * `{<filter keys>, createdAt: -1, _id: -1}`, so the page is read in index order and the count from the index.
+ */
 export async function findPage<T>(
   model: Model<T>,
   filter: Record<string, unknown>,
   page: PageRequest,
+  projection?: Record<string, 0>,
 ): Promise<Page<T>> {
   const full = { ...filter, ...dateRangeFilter(page) };
   const [items, totalItems] = await Promise.all([
     model
-      .find(full)
+      .find(full, projection)
       .sort({ createdAt: -1, _id: -1 })
       .skip((page.page - 1) * page.pageSize)
       .limit(page.pageSize)

@@ -24,7 +24,7 @@ const deliverySchema = new Schema<WebhookDeliveryDoc>(
   },
   { timestamps: { createdAt: true, updatedAt: false } },
 );
-deliverySchema.index({ webhookId: 1, createdAt: -1 });
+deliverySchema.index({ webhookId: 1, createdAt: -1, _id: -1 });
 
 export interface DeliveryAttempt {
   webhookId: string;

@@ -27,7 +27,7 @@ const webhookSchema = new Schema<WebhookDoc>(
   },
   { timestamps: true },
 );
-webhookSchema.index({ accountId: 1, createdAt: -1 });
+webhookSchema.index({ accountId: 1, createdAt: -1, _id: -1 });
 
 export interface WebhookListFilter extends PageRequest {
   enabled?: boolean;
@@ -72,9 +72,7 @@ export class WebhookRepository {
   async update(accountId: string, id: string, patch: TWebhookUpdate): Promise<WebhookDoc | null> {
     const filter = { _id: toObjectId(id), accountId: toObjectId(accountId) };
     const set = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-    const result = await this.model.updateOne(filter, { $set: set });
-    if (result.matchedCount === 0) return null;
-    return this.model.findOne(filter).lean<WebhookDoc>();
+    return this.model.findOneAndUpdate(filter, { $set: set }, { new: true }).lean<WebhookDoc>();
   }
 
   /** For the dispatcher: after the last failed attempt the webhook is switched off. */

@@ -1,5 +1,5 @@
 import { ReasonCode, type TFinalizeJob, type TVerdict } from '@selfie/contracts';
-import { assembleInspections } from '@selfie/db';
+import { assembleInspections, type LivePhotoDoc } from '@selfie/db';
 import { processMetrics } from '@selfie/metrics';
 import type { Job } from '@selfie/queue';
 import type { PipelineContext } from './context.js';
@@ -20,15 +20,6 @@ async function ignoredFailures(job: Job | undefined): Promise<Record<string, str
   return job.getIgnoredChildrenFailures();
 }
 
-/** The photo's `inspections` object, assembled from the per-stage results (the authoritative copies). */
-async function collectInspections(
-  ctx: PipelineContext,
-  photoId: string,
-  performLivenessCheck: boolean,
-): Promise<Record<string, unknown>> {
-  return assembleInspections(await ctx.state.stageResults(photoId), new Set(expectedStages(performLivenessCheck)));
-}
-
 /**
  * Ends a photo: complete with an outcome when every expected stage stored its inspection, failed (STAGE_FAILED)
  * otherwise. Safe to run any number of times: the status only moves from `processing`, and the event is published
@@ -41,35 +32,37 @@ export async function finalizePhoto(
   forcedFailure?: string,
 ): Promise<FinalizeSummary> {
   const { photoId } = payload;
-  const photo = await ctx.photos.findById(photoId);
-  if (!photo) {
-    // Deleted while processing: nothing to report, but do not leave its working state behind.
-    await ctx.state.remove(photoId);
-    return { status: 'deleted' };
-  }
+  // Deleted while processing: its record went with everything derived from it, so nothing is left to do.
+  let final = await ctx.photos.findById(photoId);
+  if (!final) return { status: 'deleted' };
   let transitioned = false;
   let failedStages: string[] | undefined;
-  if (photo.status === 'processing') {
-    const failures = await ignoredFailures(job);
-    const inspections = await collectInspections(ctx, photoId, photo.performLivenessCheck);
+  if (final.status === 'processing') {
+    const inspections = assembleInspections(final.stages, new Set(expectedStages(final.performLivenessCheck)));
     const decision = forcedFailure
       ? { status: 'failed' as const, reason: forcedFailure, failedStages: [] }
-      : decideFinal(inspections, photo.performLivenessCheck);
+      : decideFinal(inspections, final.performLivenessCheck);
+    let finished: LivePhotoDoc | null;
     if (decision.status === 'complete') {
-      transitioned = await ctx.state.completePhoto(photoId, { ...inspections, outcome: decision.outcome });
+      finished = await ctx.state.finish(photoId, {
+        status: 'complete',
+        inspections: { ...inspections, outcome: decision.outcome },
+      });
     } else {
       failedStages = decision.failedStages;
       if (!forcedFailure) {
-        ctx.logger.warn({ photoId, failedStages, childFailures: failures }, 'photo failed: a stage failed for good');
+        const childFailures = await ignoredFailures(job);
+        ctx.logger.warn({ photoId, failedStages, childFailures }, 'photo failed: a stage failed for good');
       }
-      transitioned = await ctx.state.failPhoto(photoId, decision.reason, inspections);
+      finished = await ctx.state.finish(photoId, { status: 'failed', failureReason: decision.reason, inspections });
     }
+    transitioned = finished !== null;
+    // null: another run finished it in between (or it was deleted); read what it left.
+    final = finished ?? (await ctx.photos.findById(photoId));
+    if (!final) return { status: 'deleted' };
   }
-  const final = await ctx.photos.findById(photoId);
-  if (!final) return { status: 'deleted' };
   if (final.status === 'processing') throw new Error(`photo ${photoId} is still processing after finalize`);
   await publishPhotoEvent(ctx, final, final.status === 'complete' ? 'livePhoto.completed' : 'livePhoto.failed');
-  await ctx.state.clearWorkingData(photoId);
   const outcome = final.inspections?.outcome as TVerdict | undefined;
   if (transitioned) processMetrics().recordFinalized(final.status, outcome);
   return {

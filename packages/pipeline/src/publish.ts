@@ -15,35 +15,24 @@ export function stableEventId(photoId: string, type: string): string {
   return `${photoId.slice(0, 8)}${digest.slice(0, 16)}`;
 }
 
-function isDuplicateKey(err: unknown): boolean {
-  return (err as { code?: number } | null)?.code === 11000;
-}
-
-/** Stores the event (once) and enqueues one delivery per subscribed webhook (once each). */
+/**
+ * Stores the event (once) and enqueues one delivery per subscribed webhook (once each). `photo` is the final record,
+ * whose `published` list says whether an earlier run got this far already.
+ */
 export async function publishPhotoEvent(
   ctx: PipelineContext,
   photo: LivePhotoDoc,
   type: Extract<TEventType, 'livePhoto.completed' | 'livePhoto.failed'>,
 ): Promise<{ eventId: string; webhookIds: string[] } | null> {
   const photoId = photo._id.toHexString();
-  if (await ctx.state.wasPublished(photoId, type)) return null;
-  const eventId = stableEventId(photoId, type);
-  let doc = await ctx.events.findById(eventId);
-  if (!doc) {
-    try {
-      await ctx.events.model.create({
-        _id: new Types.ObjectId(eventId),
-        accountId: photo.accountId,
-        type,
-        resourceType: 'livePhoto',
-        payload: livePhotoEventPayload(photo),
-      });
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-    }
-    doc = await ctx.events.findById(eventId);
-    if (!doc) throw new Error(`event ${eventId} vanished after insert`);
-  }
+  if (photo.published?.includes(type)) return null;
+  const doc = await ctx.events.createOnce({
+    _id: new Types.ObjectId(stableEventId(photoId, type)),
+    accountId: photo.accountId,
+    type,
+    resourceType: 'livePhoto',
+    payload: livePhotoEventPayload(photo),
+  });
   const event = toEventEnvelope(doc);
   const accountId = photo.accountId.toHexString();
   const targets = (await ctx.webhooks.listEnabled(accountId)).filter((w) => eventMatches(w.events, type));

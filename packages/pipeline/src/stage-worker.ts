@@ -66,28 +66,21 @@ async function loadImageOrFail(ctx: PipelineContext, objectKey: string): Promise
   return image;
 }
 
-/** What the faces stage leaves for the later stages (in Mongo, not in job data: landmarks are biometric). */
+/** What the faces stage hands the later stages, in the photo record (not in job data: landmarks are biometric). */
 interface StoredFace {
   face: DetectedFace;
   geometry: ImageGeometry;
 }
 
-async function writeInspection(
-  ctx: PipelineContext,
-  engine: InspectionEngine,
-  photoId: string,
-  stage: TStage,
-  inspection: TStageInspection,
-  ms: number,
-): Promise<void> {
+function stageResult(engine: InspectionEngine, stage: TStage, inspection: TStageInspection, ms: number) {
   const models = { engine: engine.info.engine, backend: engine.info.backend, versions: engine.info.versions };
-  // Authoritative copy, keyed by (photo, stage): a re-run overwrites instead of adding a record.
-  await ctx.state.saveStageResult(photoId, { stage, inspection, ms, models });
-  // Progress while processing is read from these results by the gateway; the finalizer copies them into the
-  // photo in one write.
+  return { stage, inspection, ms, models };
 }
 
-/** One stage job: read the image once, run this stage's inspection, store it, and (faces) start the rest. */
+/**
+ * One stage job: read the photo record once (it carries the face the faces stage found), run this stage's
+ * inspection, and store the result with one atomic write to the stage's own field of the record.
+ */
 export async function runStage(
   ctx: PipelineContext,
   engine: InspectionEngine,
@@ -105,29 +98,28 @@ export async function runStage(
     const image = await loadImageOrFail(ctx, payload.objectKey);
     const outcome = await engine.faces(image);
     const face = outcome.faces.length === 1 ? outcome.faces[0] : undefined;
-    // The face goes to Mongo before the flow exists, so children always find it; with it the image geometry,
-    // so the orientation stage needs neither the bytes nor a decode.
-    if (face) {
-      const geometry: ImageGeometry = { width: image.width, height: image.height, scale: image.scale };
-      await ctx.state.saveFace(photoId, { face, geometry } satisfies StoredFace);
-    }
-    await writeInspection(ctx, engine, photoId, 'faces', outcome.inspection, outcome.ms);
-    processMetrics().recordStage('faces', outcome.inspection, outcome.ms / 1000);
     const dependents = dependentStages(photo.performLivenessCheck);
+    // The face (with the image geometry, so the orientation stage needs neither bytes nor a decode) is stored in
+    // the same write as the result, before the flow exists, so children always find it. Without exactly one face
+    // the later stages say so in that write too, without loading any model.
+    const stored: StoredFace | undefined = face
+      ? { face, geometry: { width: image.width, height: image.height, scale: image.scale } }
+      : undefined;
+    const results = [stageResult(engine, 'faces', outcome.inspection, outcome.ms)];
+    if (!face) results.push(...dependents.map((s) => stageResult(engine, s, notProcessed(), 0)));
+    const saved = await ctx.state.saveStageResults(photoId, results, stored);
+    if (!saved) return { stage, skipped: 'photo_not_processing' };
+    processMetrics().recordStage('faces', outcome.inspection, outcome.ms / 1000);
     if (face) {
       await addStageFlow(ctx, { ...payload, performLivenessCheck: photo.performLivenessCheck }, dependents);
     } else {
-      // Later stages cannot run without exactly one face: they say so without loading any model.
-      for (const s of dependents) {
-        await writeInspection(ctx, engine, photoId, s, notProcessed(), 0);
-        processMetrics().recordStage(s, notProcessed());
-      }
+      for (const s of dependents) processMetrics().recordStage(s, notProcessed());
       await addFinalize(ctx, photoId, payload.accountId);
     }
     return { stage, result: outcome.inspection.result, faceCount: outcome.faces.length, ms: outcome.ms };
   }
 
-  const stored = (await ctx.state.getFace(photoId)) as StoredFace | null;
+  const stored = photo.work?.face as StoredFace | undefined;
   if (!stored) throw new Error(`no detected face stored for photo ${photoId}`);
   const { face, geometry } = stored;
   const outcome =
@@ -136,7 +128,8 @@ export async function runStage(
       : stage === 'obstruction'
         ? await engine.obstruction(await loadImageOrFail(ctx, payload.objectKey), face)
         : await engine.liveness(await loadImageOrFail(ctx, payload.objectKey), face);
-  await writeInspection(ctx, engine, photoId, stage, outcome.inspection, outcome.ms);
+  const saved = await ctx.state.saveStageResults(photoId, [stageResult(engine, stage, outcome.inspection, outcome.ms)]);
+  if (!saved) return { stage, skipped: 'photo_not_processing' };
   processMetrics().recordStage(stage, outcome.inspection, outcome.ms / 1000);
   return { stage, result: outcome.inspection.result, ms: outcome.ms };
 }

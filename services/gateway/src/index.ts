@@ -40,7 +40,8 @@ export async function ensureAccountWithKey(connection: Connection, key: string, 
 
 export async function startGateway(config: TConfig, logger: Logger, deps: GatewayDeps = {}): Promise<GatewayHandle> {
   const ms = config.BACKING_TIMEOUT_MS;
-  const connection = deps.connection ?? (await connectMongo(config.MONGODB_URI, { timeoutMs: ms }));
+  const connection =
+    deps.connection ?? (await connectMongo(config.MONGODB_URI, { timeoutMs: ms, operationTimeoutMs: ms }));
   const redis = deps.redis ?? createRedisClient(config.REDIS_URL, 'producer');
   const rawStore =
     deps.store ??

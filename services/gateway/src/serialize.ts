@@ -1,5 +1,12 @@
 import type { TClient, TLivePhoto, TWebhook, TWebhookDelivery } from '@selfie/contracts';
-import type { ClientDoc, LivePhotoDoc, Page, WebhookDeliveryDoc, WebhookDoc } from '@selfie/db';
+import {
+  assembleInspections,
+  type ClientDoc,
+  type LivePhotoDoc,
+  type Page,
+  type WebhookDeliveryDoc,
+  type WebhookDoc,
+} from '@selfie/db';
 
 /** Drops null/undefined properties: the contract omits unset fields instead of sending null. */
 function compact<T extends Record<string, unknown>>(obj: T): T {
@@ -7,6 +14,10 @@ function compact<T extends Record<string, unknown>>(obj: T): T {
   return obj;
 }
 
+/**
+ * The wire live photo. While it is processing, the stages that finished show in `inspections` (progress); once it
+ * is final, `inspections` is the finalizer's complete object.
+ */
 export function toLivePhoto(doc: LivePhotoDoc): TLivePhoto {
   const id = doc._id.toHexString();
   return compact({
@@ -19,7 +30,7 @@ export function toLivePhoto(doc: LivePhotoDoc): TLivePhoto {
     createdAt: doc.createdAt.toISOString(),
     updatedAt: doc.updatedAt.toISOString(),
     status: doc.status,
-    inspections: doc.inspections ?? {},
+    inspections: doc.status === 'processing' && doc.stages ? assembleInspections(doc.stages) : (doc.inspections ?? {}),
     redacted: doc.redacted ? true : undefined,
   });
 }

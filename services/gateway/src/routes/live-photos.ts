@@ -6,7 +6,7 @@ import {
   ZLivePhotoUpload,
   ZLivePhotoUploadForm,
 } from '@selfie/contracts';
-import { assembleInspections, type LivePhotoDoc, Types } from '@selfie/db';
+import { type LivePhotoDoc, Types } from '@selfie/db';
 import { livePhotoEventPayload } from '@selfie/events';
 import { ObjectNotFoundError } from '@selfie/object-store';
 import { jobId, QUEUES } from '@selfie/queue';
@@ -149,20 +149,8 @@ export function livePhotosRouter(ctx: GatewayContext): Router {
     return doc;
   }
 
-  /**
-   * While a photo is processing, each finished stage's result sits in its own small document until the finalizer
-   * copies them all into the photo in one write; merging them here shows progress without a write per stage to
-   * the (large) photos collection.
-   */
-  async function withProgress(doc: LivePhotoDoc): Promise<LivePhotoDoc> {
-    if (doc.status !== 'processing') return doc;
-    const results = await repos.pipeline.stageResults(doc._id.toHexString());
-    if (results.length === 0) return doc;
-    return { ...doc, inspections: { ...(doc.inspections ?? {}), ...assembleInspections(results) } };
-  }
-
   router.get('/:id', async (req, res) => {
-    res.json(toLivePhoto(await withProgress(await findPhoto(res.locals.accountId, req.params.id))));
+    res.json(toLivePhoto(await findPhoto(res.locals.accountId, req.params.id)));
   });
 
   const download: RequestHandler<{ id: string }> = async (req, res) => {
