@@ -40,7 +40,11 @@ const serviceNames = Object.keys(services);
 
 /** Services built from this repository; the rest run a published image whose environment is the image's own. */
 const appServices = serviceNames.filter((name) => services[name]?.build !== undefined);
-const backingServices = serviceNames.filter((name) => services[name]?.build === undefined);
+/** Published images that watch the stack (deploy/prometheus, deploy/grafana) rather than back it. */
+const OBSERVABILITY = ['prometheus', 'grafana'];
+const backingServices = serviceNames.filter(
+  (name) => services[name]?.build === undefined && !OBSERVABILITY.includes(name),
+);
 
 /**
  * Services allowed to run without a healthcheck, each with the reason. Empty: every service has one
@@ -368,6 +372,9 @@ describe('docker-compose.yml', () => {
   it('runs the backing services and the app services it should', () => {
     expect(backingServices.sort()).toEqual(['mongo', 'redis', 's3']);
     expect(appServices).toContain('gateway');
+    expect(
+      serviceNames.filter((name) => !appServices.includes(name) && !backingServices.includes(name)).sort(),
+    ).toEqual([...OBSERVABILITY].sort());
   });
 
   it.each(serviceNames)('%s: is built from docker/ or runs a pinned image', (name) => {
