@@ -25,7 +25,7 @@ export const ZConfig = z.object({
     .string()
     .min(1)
     .default('mongodb://127.0.0.1:27027/selfie')
-    .describe('MongoDB (or FerretDB) connection string, including the database name.'),
+    .describe('MongoDB connection string (or the native stand-in), including the database name.'),
   REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6390').describe('Redis connection URL used by BullMQ.'),
   REDIS_PREFIX: z.string().min(1).default('selfie').describe('Key prefix for every BullMQ queue.'),
   S3_ENDPOINT: z.url().default('http://127.0.0.1:7070').describe('S3 endpoint URL (versitygw, MinIO, AWS...).'),

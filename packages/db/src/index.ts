@@ -1,4 +1,4 @@
-export { type Connection, type Model, Schema, Types } from 'mongoose';
+export { type Connection, type Model, mongo, Schema, Types } from 'mongoose';
 export {
   type AccountDoc,
   AccountRepository,

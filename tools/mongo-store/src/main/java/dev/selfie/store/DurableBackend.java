@@ -1,7 +1,10 @@
 package dev.selfie.store;
 
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 
 import org.h2.mvstore.MVStore;
 
@@ -19,6 +22,9 @@ final class DurableBackend extends H2Backend {
     private static final Set<String> WRITES = Set.of("insert", "update", "delete", "findandmodify", "create",
         "createindexes", "drop", "dropindexes", "dropdatabase", "renamecollection");
 
+    /** Commands served, by name: `serverStatus().metrics.commands.<name>.total`, as MongoDB reports them. */
+    private final Map<String, LongAdder> commandCounts = new ConcurrentHashMap<>();
+
     private DurableBackend(MVStore store) {
         super(store);
     }
@@ -35,6 +41,7 @@ final class DurableBackend extends H2Backend {
 
     @Override
     public Document handleCommand(Channel channel, String database, String command, Document query) {
+        commandCounts.computeIfAbsent(command.toLowerCase(Locale.ROOT), name -> new LongAdder()).increment();
         Deadline.start(query.get("maxTimeMS"));
         try {
             Document response = super.handleCommand(channel, database, command, query);
@@ -45,5 +52,20 @@ final class DurableBackend extends H2Backend {
         } finally {
             Deadline.clear();
         }
+    }
+
+    @Override
+    public Document getServerStatus() {
+        Document status = super.getServerStatus();
+        Document commands = new Document();
+        commandCounts.forEach((name, count) -> {
+            Document entry = new Document();
+            entry.put("total", count.longValue());
+            commands.put(name, entry);
+        });
+        Document metrics = new Document();
+        metrics.put("commands", commands);
+        status.put("metrics", metrics);
+        return status;
     }
 }

@@ -6,6 +6,8 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 import org.h2.mvstore.MVMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import de.bwaldvogel.mongo.MongoDatabase;
 import de.bwaldvogel.mongo.backend.CollectionOptions;
@@ -18,6 +20,9 @@ import de.bwaldvogel.mongo.bson.Document;
 
 /** An H2 collection whose filtered queries use {@link OrderedIndex}es and honour maxTimeMS. */
 final class IndexedCollection extends H2Collection {
+    private static final Logger log = LoggerFactory.getLogger(IndexedCollection.class);
+    /** Full scans of collections larger than this are logged: on a request path they are a missing index. */
+    private static final int SCAN_WARNING = 1000;
 
     IndexedCollection(MongoDatabase database, String collectionName, CollectionOptions options,
                       MVMap<Object, Document> dataMap, MVMap<String, Object> metaMap, CursorRegistry cursorRegistry) {
@@ -37,9 +42,31 @@ final class IndexedCollection extends H2Collection {
         return QueryPlan.choose(getIndexes(), query, orderBy);
     }
 
+    /**
+     * The document positions for a filter with an `_id` equality among other conditions (`{_id, accountId}`,
+     * `{_id, status}`): upstream's unique index only serves a filter on `_id` alone, and anything else would scan.
+     */
+    private Iterable<Object> idPositions(Document query) {
+        if (query == null || query.size() < 2 || !QueryPlan.isScalar(query.get("_id"))) {
+            return null;
+        }
+        Document byId = new Document();
+        byId.put("_id", query.get("_id"));
+        for (Index<Object> index : getIndexes()) {
+            if (index.isUnique() && index.canHandle(byId)) {
+                return index.getPositions(byId);
+            }
+        }
+        return null;
+    }
+
     @Override
     protected QueryResult queryDocuments(Document query, Document orderBy, int numberToSkip, int limit, int batchSize,
                                          Document fieldSelector) {
+        Iterable<Object> byId = idPositions(query);
+        if (byId != null) {
+            return matchDocuments(query, byId, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+        }
         QueryPlan plan = plan(query, orderBy);
         if (plan == null) {
             return super.queryDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
@@ -70,7 +97,7 @@ final class IndexedCollection extends H2Collection {
     /** Counting an equality filter an index covers reads index entries only, never the documents. */
     @Override
     public int count(Document query, int skip, int limit) {
-        QueryPlan plan = plan(query, null);
+        QueryPlan plan = idPositions(query) == null ? plan(query, null) : null;
         if (plan == null || !plan.coversFilter()) {
             return super.count(query, skip, limit);
         }
@@ -84,6 +111,10 @@ final class IndexedCollection extends H2Collection {
     @Override
     protected QueryResult matchDocuments(Document query, Document orderBy, int numberToSkip, int limit, int batchSize,
                                          Document fieldSelector) {
+        int size = count();
+        if (size > SCAN_WARNING) {
+            log.warn("full scan of {} ({} documents) for {}", getFullName(), size, query);
+        }
         Stream<DocumentWithPosition<Object>> all = streamAllDocumentsWithPosition().peek(d -> Deadline.tick());
         if (isNaturalDescending(orderBy)) {
             all = all.sorted((a, b) -> de.bwaldvogel.mongo.backend.ValueComparator.desc()

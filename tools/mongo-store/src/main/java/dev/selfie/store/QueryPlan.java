@@ -167,7 +167,7 @@ record QueryPlan(OrderedIndex index, Object[] low, Object[] high, int equalityKe
         return (c >= 0) == upper ? a : b;
     }
 
-    private static boolean isScalar(Object value) {
+    static boolean isScalar(Object value) {
         return value != null && !(value instanceof Document) && !(value instanceof Collection<?>)
             && !(value instanceof Pattern) && !(value instanceof de.bwaldvogel.mongo.backend.Missing);
     }
