@@ -1,7 +1,11 @@
 package dev.selfie.store;
 
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Objects;
+import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.stream.Stream;
 
@@ -91,7 +95,33 @@ final class IndexedCollection extends H2Collection {
             Deadline.tick();
             positions.add(entry.position());
         }
-        return matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+        Stream<Document> candidates = positions.stream().map(this::getDocument).filter(Objects::nonNull);
+        return sortAndPage(candidates, query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+    }
+
+    /**
+     * Upstream sorts every matching document before applying skip and limit, so a sorted query over a large
+     * collection held all of it on the heap at once (and ran the store out of memory). With a limit only the best
+     * skip + limit documents are kept while the candidates stream past.
+     */
+    private QueryResult sortAndPage(Stream<Document> candidates, Document query, Document orderBy, int numberToSkip,
+                                    int limit, int batchSize, Document fieldSelector) {
+        Comparator<Document> comparator = deriveComparator(orderBy);
+        if (comparator == null || limit <= 0) {
+            return matchDocumentsFromStream(query, candidates, numberToSkip, limit, batchSize, comparator,
+                fieldSelector);
+        }
+        int keep = numberToSkip + limit;
+        PriorityQueue<Document> best = new PriorityQueue<>(keep + 1, comparator.reversed());
+        candidates.filter(document -> documentMatchesQuery(document, query)).forEach(document -> {
+            best.add(document);
+            if (best.size() > keep) {
+                best.poll();
+            }
+        });
+        List<Document> sorted = new ArrayList<>(best);
+        sorted.sort(comparator);
+        return matchDocumentsFromStream(query, sorted.stream(), numberToSkip, limit, batchSize, null, fieldSelector);
     }
 
     /** Counting an equality filter an index covers reads index entries only, never the documents. */
@@ -119,9 +149,11 @@ final class IndexedCollection extends H2Collection {
         if (isNaturalDescending(orderBy)) {
             all = all.sorted((a, b) -> de.bwaldvogel.mongo.backend.ValueComparator.desc()
                 .compare(a.getPosition(), b.getPosition()));
+            return matchDocumentsFromStream(all.map(DocumentWithPosition::getDocument), query, orderBy, numberToSkip,
+                limit, batchSize, fieldSelector);
         }
-        return matchDocumentsFromStream(all.map(DocumentWithPosition::getDocument), query, orderBy, numberToSkip, limit,
-            batchSize, fieldSelector);
+        return sortAndPage(all.map(DocumentWithPosition::getDocument), query, orderBy, numberToSkip, limit, batchSize,
+            fieldSelector);
     }
 
 }
