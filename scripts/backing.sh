@@ -5,10 +5,17 @@
 #   scripts/backing.sh down     stop them (no stray processes left)
 #   scripts/backing.sh status   show what runs
 #   scripts/backing.sh env      print the connection environment (eval "$(scripts/backing.sh env)")
+#   scripts/backing.sh jaeger up|down|status|build
+#                               optional trace backend: Jaeger v2 all-in-one (OTLP/HTTP in, traces in memory, UI and
+#                               query API on http://127.0.0.1:16686); `env` then also prints OTEL_EXPORTER_OTLP_ENDPOINT
+#                               and `down` stops it with the rest
 #
 # Native mode keeps binaries in .tools/ and data under .data/ (both git-ignored). Ports can be moved with
 # SELFIE_REDIS_PORT, SELFIE_MONGO_PORT and SELFIE_S3_PORT. The MongoDB stand-in is mongo-java-server with our
 # durability and index additions (tools/mongo-store, built with Maven); SELFIE_STORE_HEAP_MB caps its Java heap.
+# Jaeger is built with `go install` from the pinned tool module tools/jaeger (its go.mod names the version; a cold
+# build takes several minutes) and runs with tools/jaeger/config.yaml; SELFIE_JAEGER_PORT (UI and query API),
+# SELFIE_JAEGER_OTLP_PORT and SELFIE_JAEGER_GRPC_PORT move it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,6 +29,10 @@ S3_ACCESS_KEY="${SELFIE_S3_ACCESS_KEY:-selfieadmin}"
 S3_SECRET_KEY="${SELFIE_S3_SECRET_KEY:-selfieadmin-secret}"
 STORE_DIR="$ROOT/tools/mongo-store"
 VERSITYGW_VERSION="v1.7.0"
+JAEGER_DIR="$ROOT/tools/jaeger"
+JAEGER_PORT="${SELFIE_JAEGER_PORT:-16686}"
+JAEGER_OTLP_PORT="${SELFIE_JAEGER_OTLP_PORT:-4318}"
+JAEGER_GRPC_PORT="${SELFIE_JAEGER_GRPC_PORT:-16685}"
 
 log() { printf '[backing] %s\n' "$*" >&2; }
 
@@ -36,7 +47,7 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && exec 3>&- 3<&-; }
 wait_port() { # name port seconds
   local name=$1 port=$2 deadline=$((SECONDS + $3))
   until port_open "$port"; do
-    if [ $SECONDS -ge $deadline ]; then
+    if [ $SECONDS -ge $deadline ] || { [ -f "$RUN/$name.pid" ] && ! pid_alive "$name"; }; then
       log "$name did not open port $port; last log lines:"
       tail -n 20 "$RUN/$name.log" >&2 || true
       return 1
@@ -69,6 +80,34 @@ ensure_go_binaries() {
   fi
 }
 
+# The Jaeger version tools/jaeger/go.mod requires, and the one the binary in .tools/bin was built from.
+jaeger_wanted() { awk '$1 == "github.com/jaegertracing/jaeger" { print $2 }' "$JAEGER_DIR/go.mod"; }
+jaeger_built() {
+  [ -x "$TOOLS/jaeger" ] || return 0
+  # The module of the main package is its `mod` line, even when it is built from our tool module.
+  go version -m "$TOOLS/jaeger" 2>/dev/null | awk '$1 == "mod" && $2 == "github.com/jaegertracing/jaeger" { print $3 }'
+}
+
+ensure_jaeger() {
+  mkdir -p "$TOOLS"
+  local want; want=$(jaeger_wanted)
+  if [ "$(jaeger_built)" != "$want" ]; then
+    # `go install module/cmd@version` refuses Jaeger (its go.mod has a replace directive), so the version is pinned
+    # in a tool module of ours, go.sum included, with the same replace.
+    log "building Jaeger $want (v2 all-in-one; a cold build takes several minutes)"
+    (cd "$JAEGER_DIR" && GOBIN="$TOOLS" GOTOOLCHAIN=local GOFLAGS=-mod=readonly go install github.com/jaegertracing/jaeger/cmd/jaeger)
+  fi
+}
+
+jaeger_up() {
+  mkdir -p "$RUN"
+  ensure_jaeger
+  start_proc jaeger "$JAEGER_PORT" env SELFIE_JAEGER_PORT="$JAEGER_PORT" SELFIE_JAEGER_OTLP_PORT="$JAEGER_OTLP_PORT" \
+    SELFIE_JAEGER_GRPC_PORT="$JAEGER_GRPC_PORT" "$TOOLS/jaeger" --config "$JAEGER_DIR/config.yaml"
+  wait_port jaeger "$JAEGER_OTLP_PORT" 30
+  log "traces: OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$JAEGER_OTLP_PORT, UI http://127.0.0.1:$JAEGER_PORT"
+}
+
 store_stamp() { cat "$STORE_DIR/pom.xml" $(find "$STORE_DIR/src" -type f | sort) | sha256sum | cut -c1-16; }
 
 ensure_store() {
@@ -98,7 +137,8 @@ start_proc() { # name port command...
   # setsid puts the service in its own session so it outlives the shell that started it.
   setsid "$@" >>"$RUN/$name.log" 2>&1 < /dev/null &
   echo $! >"$RUN/$name.pid"
-  wait_port "$name" "$port" 60
+  # The store opens its port once its in-memory indexes are rebuilt: about 12 s per 100,000 photos.
+  wait_port "$name" "$port" "${SELFIE_START_TIMEOUT_S:-300}"
   log "$name up on 127.0.0.1:$port"
 }
 
@@ -129,13 +169,15 @@ stop_proc() {
   rm -f "$RUN/$name.pid"
 }
 
-native_down() { for n in s3 mongo redis; do stop_proc "$n"; done; }
+native_down() { for n in jaeger s3 mongo redis; do stop_proc "$n"; done; }
 
 native_status() {
   local rc=0
   for n in redis mongo s3; do
     if pid_alive "$n"; then echo "$n: running (pid $(cat "$RUN/$n.pid"))"; else echo "$n: stopped"; rc=3; fi
   done
+  # Optional: reported, but not needed for "running".
+  if pid_alive jaeger; then echo "jaeger: running (pid $(cat "$RUN/jaeger.pid"))"; fi
   return $rc
 }
 
@@ -149,9 +191,33 @@ export S3_ENDPOINT=http://127.0.0.1:$S3_PORT
 export S3_ACCESS_KEY=$S3_ACCESS_KEY
 export S3_SECRET_KEY=$S3_SECRET_KEY
 EOF
+  # Traces go to Jaeger while it runs (natively or in compose).
+  if pid_alive jaeger || { docker_available && [ -n "$(compose ps -q jaeger 2>/dev/null)" ]; }; then
+    echo "export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$JAEGER_OTLP_PORT"
+  fi
+}
+
+jaeger_cmd() {
+  case "${1:-up}" in
+    # Built natively whatever the mode: test/tracing runs its own Jaeger from .tools/bin.
+    build) mkdir -p "$RUN"; ensure_jaeger ;;
+    up) if docker_available; then compose up -d --wait jaeger; else jaeger_up; fi ;;
+    down) if docker_available; then compose stop jaeger; else stop_proc jaeger; fi ;;
+    status)
+      if docker_available; then compose ps jaeger
+      elif pid_alive jaeger; then echo "jaeger: running (pid $(cat "$RUN/jaeger.pid"))"
+      else echo "jaeger: stopped"; return 3
+      fi
+      ;;
+    *) echo "usage: $0 jaeger up|down|status|build" >&2; exit 2 ;;
+  esac
 }
 
 cmd="${1:-status}"
+if [ "$cmd" = jaeger ]; then
+  jaeger_cmd "${2:-up}"
+  exit $?
+fi
 if docker_available; then
   # With an engine the compose file publishes the same ports, so `env` stays valid.
   case "$cmd" in
@@ -170,5 +236,5 @@ case "$cmd" in
   status) native_status ;;
   env) print_env ;;
   build) mkdir -p "$RUN"; ensure_redis; ensure_go_binaries; ensure_store ;;
-  *) echo "usage: $0 up|down|status|env|build" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|env|build|jaeger <up|down|status|build>" >&2; exit 2 ;;
 esac

@@ -89,4 +89,20 @@ if [[ -f "$HERE/build_minifasnet.py" ]]; then
   echo "== build_minifasnet.py"
   "$PY" "$HERE/build_minifasnet.py"
 fi
+
+# 8. dlib's face descriptor (face embeddings), from the npm package that ships its weights, rebuilt with onnx.helper
+FA="$SRC/vladmandic-face-api"
+if [[ ! -f "$FA/package/model/face_recognition_model.bin" ]]; then
+  echo "== npm pack @vladmandic/face-api@1.7.15"
+  mkdir -p "$FA"
+  (cd "$FA" && npm pack --silent @vladmandic/face-api@1.7.15 >/dev/null && tar xzf vladmandic-face-api-1.7.15.tgz)
+fi
+echo "== build_dlib_face_recognition.py"
+"$PY" "$HERE/build_dlib_face_recognition.py" --package-dir "$FA/package"
+# checked against face-api itself running the original weights in TensorFlow.js (when the workspace is installed)
+if [[ -d node_modules/@tensorflow/tfjs ]] && command -v pnpm >/dev/null; then
+  echo "== verify_dlib_face_recognition_onnx.ts"
+  pnpm exec tsx "$HERE/verify_dlib_face_recognition_onnx.ts" --package-dir "$FA/package" test/fixtures/faces 2>&1 \
+    | grep -v -E '^=+$|Hi, looks like|^$'
+fi
 echo "== done"

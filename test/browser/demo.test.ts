@@ -61,7 +61,7 @@ describe.skipIf(!hasChromium || !fixture)('demo page on the whole stack (all-in-
 
     expect(await page.getByTestId('client-id').textContent()).toMatch(/^[0-9a-f]{24}$/);
     expect(await page.getByTestId('stage-verdict-facesAnalysis').textContent()).toBe('Clear');
-    for (const field of ['facialObstructions', 'facialOrientation', 'livenessCheck']) {
+    for (const field of ['facialObstructions', 'facialOrientation', 'livenessCheck', 'captureQuality']) {
       expect(await page.getByTestId(`stage-${field}`).getAttribute('data-verdict')).toMatch(
         /^(clear|attention|not_processed)$/,
       );

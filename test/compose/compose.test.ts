@@ -40,8 +40,8 @@ const serviceNames = Object.keys(services);
 
 /** Services built from this repository; the rest run a published image whose environment is the image's own. */
 const appServices = serviceNames.filter((name) => services[name]?.build !== undefined);
-/** Published images that watch the stack (deploy/prometheus, deploy/grafana) rather than back it. */
-const OBSERVABILITY = ['prometheus', 'grafana'];
+/** Published images that watch the stack (deploy/prometheus, deploy/grafana, traces in jaeger) rather than back it. */
+const OBSERVABILITY = ['prometheus', 'grafana', 'jaeger'];
 const backingServices = serviceNames.filter(
   (name) => services[name]?.build === undefined && !OBSERVABILITY.includes(name),
 );

@@ -231,6 +231,8 @@ describe.each(['default', 'production'])('the chart rendered with the %s values'
         'worker-liveness',
         'worker-obstruction',
         'worker-orientation',
+        'worker-quality',
+        'worker-repeat-face',
       ].sort(),
     );
     for (const d of deployments) {

@@ -5,7 +5,7 @@ import type { TConfig } from '@selfie/config';
 import { AccountRepository, type Connection, connectMongo, createRepositories, type Repositories } from '@selfie/db';
 import { type GatewayHandle, startGateway } from '@selfie/gateway';
 import { createLogger } from '@selfie/logger';
-import { createObjectStore, type ObjectStore } from '@selfie/object-store';
+import { createObjectStore, dropBuckets, type ObjectStore } from '@selfie/object-store';
 import { createQueue, createRedisClient, type JobPayload, type Queue } from '@selfie/queue';
 import { testConfig } from '../support/env.js';
 
@@ -91,6 +91,9 @@ export async function startTestGateway(
       await Promise.allSettled([faces.close(), webhooks.close()]);
       redis.disconnect();
       for (const key of await store.list().catch(() => [] as string[])) await store.remove(key);
+      const { S3_ENDPOINT: endpoint, S3_REGION: region, S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey } = config;
+      const own = (name: string) => name === config.S3_BUCKET;
+      await dropBuckets({ endpoint, region, accessKey, secretKey }, own).catch(() => {});
       await conn.dropDatabase().catch(() => {});
       await conn.close();
     },

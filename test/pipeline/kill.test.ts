@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { TConfig } from '@selfie/config';
+import { STAGE_FIELD, STAGES } from '@selfie/contracts';
 import { type GatewayHandle, startGateway } from '@selfie/gateway';
 import { createLogger } from '@selfie/logger';
 import { createPipelineContext, type PipelineContext } from '@selfie/pipeline';
@@ -62,7 +63,7 @@ beforeAll(async () => {
   const logger = createLogger({ service: 'test-kill', level: config.LOG_LEVEL });
   gateway = await startGateway(config, logger);
   // Everything but the faces stage runs here; the faces worker is its own process, so it can be killed.
-  pipeline = await startPipeline(config, logger, { stages: ['obstruction', 'orientation', 'liveness'] });
+  pipeline = await startPipeline(config, logger, { stages: STAGES.filter((s) => s !== 'faces') });
   ctx = await createPipelineContext(config, logger);
   api = apiClient(gateway.url, TEST_API_KEY);
   receiver = await startReceiver();
@@ -132,15 +133,14 @@ describe('a stage worker killed mid-job', () => {
     for (const id of ids) {
       expect(await ctx.events.model.countDocuments({ type: 'livePhoto.completed', 'payload.id': id })).toBe(1);
       const stored = await ctx.photos.findById(id);
-      expect(Object.keys(stored?.inspections ?? {}).sort()).toEqual([
-        'facesAnalysis',
-        'facialObstructions',
-        'facialOrientation',
-        'livenessCheck',
-        'models',
-        'outcome',
-        'timings',
-      ]);
+      expect(Object.keys(stored?.inspections ?? {}).sort()).toEqual(
+        [
+          ...Object.values(STAGE_FIELD).filter((f) => f !== STAGE_FIELD.repeatFace),
+          'models',
+          'outcome',
+          'timings',
+        ].sort(),
+      );
       expect(await ctx.queue('finalize').getJob(jobId(id, 'finalize'))).toBeDefined();
     }
     // Any repeated delivery of a photo's event carries the same event id.

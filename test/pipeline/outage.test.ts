@@ -5,7 +5,7 @@ import { createPipelineContext } from '@selfie/pipeline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testConfig } from '../support/env.js';
 import { apiClient, fixture, freePort, pollPhoto, seedAccount, TEST_API_KEY, upload, waitFor } from './helpers.js';
-import { type PrivateServer, privateStore, privateRedis, privateS3 } from './support.js';
+import { type PrivateServer, privateRedis, privateS3, privateStore } from './support.js';
 
 // Each backing service taken down in turn: a PRIVATE instance on its own port (never the shared ones), killed
 // with SIGKILL and started again on the same port and data. Uploads answer 503 quickly and write nothing; once the

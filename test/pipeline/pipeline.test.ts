@@ -54,12 +54,13 @@ afterAll(async () => {
 const single = () => fixture('single');
 
 describe('stage pipeline', () => {
-  it('inspects a one-face photo in four stages, completes it and publishes one signed event', async () => {
+  it('inspects a one-face photo in every stage, completes it and publishes one signed event', async () => {
     const photo = await seedPhoto(ctx, single(), { accountId });
     const photoId = photo._id.toHexString();
     const done = await waitForFinal(ctx, photoId);
     expect(done.status).toBe('complete');
     for (const field of Object.values(STAGE_FIELD)) {
+      if (field === STAGE_FIELD.repeatFace) continue; // opt-in, off for this photo
       expect(ZStageInspection.safeParse(done.inspections[field]).success, field).toBe(true);
     }
     expect(['clear', 'attention']).toContain(done.inspections.outcome);
@@ -73,7 +74,7 @@ describe('stage pipeline', () => {
     expect(faces?.returnvalue).toMatchObject({ stage: 'faces', faceCount: 1 });
     const finalize = await ctx.queue('finalize').getJob(jobId(photoId, 'finalize'));
     const children = Object.values((await finalize?.getChildrenValues()) ?? {}) as { stage: string }[];
-    expect(children.map((c) => c.stage).sort()).toEqual(['liveness', 'obstruction', 'orientation']);
+    expect(children.map((c) => c.stage).sort()).toEqual(['liveness', 'obstruction', 'orientation', 'quality']);
 
     const eventId = stableEventId(photoId, 'livePhoto.completed');
     const request = await waitFor('webhook delivery', () => receiver.requests.find((r) => r.body.includes(photoId)));

@@ -5,6 +5,7 @@ import type { TConfig } from '@selfie/config';
 import { STAGES, type TStage } from '@selfie/contracts';
 import { type LivePhotoDoc, Types } from '@selfie/db';
 import { createLogger, type Logger } from '@selfie/logger';
+import { dropBuckets } from '@selfie/object-store';
 import {
   addFacesJob,
   createInspectionEngine,
@@ -31,12 +32,19 @@ import {
   waitFor,
 } from './helpers.js';
 
-/** Drops a test file's database and every queue of its prefix, then closes the context. */
+/** Drops a test file's database, every queue of its prefix and its bucket, then closes the context. */
 export async function disposeTestContext(ctx: PipelineContext | undefined): Promise<void> {
   if (!ctx) return;
   await ctx.mongo.dropDatabase().catch(() => {});
   for (const key of Object.keys(QUEUES) as QueueKey[]) await ctx.queue(key).obliterate({ force: true });
+  await dropTestBucket(ctx.config);
   await ctx.close();
+}
+
+/** Removes a test file's own bucket with what is left in it (the global teardown catches any this misses). */
+export async function dropTestBucket(config: TConfig): Promise<void> {
+  const { S3_ENDPOINT: endpoint, S3_REGION: region, S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey } = config;
+  await dropBuckets({ endpoint, region, accessKey, secretKey }, (name) => name === config.S3_BUCKET).catch(() => {});
 }
 
 /** The whole product in one process (all-in-one), a context on its services, a webhook receiver and a client. */

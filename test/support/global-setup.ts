@@ -75,12 +75,22 @@ async function startNative(): Promise<BackingServices> {
 }
 
 /**
- * Drops what test files left on shared services: their `t_*` databases and `t_*` Redis keys (see testConfig), so
- * repeated runs on one machine do not pile data up. Buckets stay: emptying them costs more than they weigh.
+ * Drops what test files left on shared services: their `t_*` databases, `t_*` Redis keys and `t-*` buckets (see
+ * testConfig), so repeated runs on one machine do not pile data up.
  */
 async function removeTestData(services: BackingServices): Promise<void> {
   const { connectMongo } = await import('@selfie/db');
   const { createRedisClient } = await import('@selfie/queue');
+  const { dropBuckets } = await import('@selfie/object-store');
+  await dropBuckets(
+    {
+      endpoint: services.s3Endpoint,
+      region: 'us-east-1',
+      accessKey: services.s3AccessKey,
+      secretKey: services.s3SecretKey,
+    },
+    (name) => /^t-[0-9a-f]{8}$/.test(name),
+  );
   const conn = await connectMongo(services.mongoUri);
   try {
     const { databases } = await conn.getClient().db().admin().listDatabases({ nameOnly: true });

@@ -85,6 +85,23 @@ export const ZConfig = z.object({
     .default(10 * 60_000)
     .describe('A photo still processing after this long with no live job is re-enqueued.'),
   SWEEPER_MAX_REQUEUES: positiveInt.default(3).describe('Re-enqueues before a stalled photo is failed.'),
+  ORPHAN_GRACE_MS: positiveInt
+    .default(60 * 60_000)
+    .describe(
+      'Age after which the orphan sweep deletes stored bytes that have no photo record, and fails (IMAGE_MISSING) photo records whose bytes are gone.',
+    ),
+  ORPHAN_SWEEP_BATCH: positiveInt
+    .default(1000)
+    .describe(
+      'Bucket keys, and photo records, one orphan sweep examines (every SWEEPER_INTERVAL_MS; each sweep resumes where the last stopped).',
+    ),
+  RETENTION_DAYS: z.coerce
+    .number()
+    .positive()
+    .optional()
+    .describe(
+      'Days after upload when a photo is erased: bytes, record with its stage results, events about it and their delivery records; events of any kind go after the same period (off when unset; fractions allowed; an account may override it).',
+    ),
 
   // Metrics and health (workers)
   METRICS_PORT: port
@@ -92,7 +109,33 @@ export const ZConfig = z.object({
     .describe("Port of a worker process's /metrics, /healthz and /readyz server (0 turns it off)."),
   METRICS_HOST: z.string().default('127.0.0.1').describe('Interface the worker metrics server listens on.'),
 
+  // Tracing (OpenTelemetry, OTLP/HTTP)
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .url()
+    .optional()
+    .describe(
+      'OTLP/HTTP base URL that spans are sent to (at its /v1/traces), e.g. http://127.0.0.1:4318; tracing is off when unset.',
+    ),
+  OTEL_SERVICE_NAME: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Service name on every span of this process; unset: one per service (selfie-gateway, selfie-worker-faces...).',
+    ),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .default(1)
+    .describe('Share of uploads traced (0-1), decided once per photo at the gateway.'),
+
   // Inspection engine and thresholds
+  MODELS_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Folder holding the face engine model files (default: the ones shipped in packages/face-engine/models).'),
   INFERENCE_THREADS: positiveInt
     .max(64)
     .default(1)
@@ -126,6 +169,65 @@ export const ZConfig = z.object({
     .default(50)
     .describe('livenessCheckScore below this is SPOOF_SUSPECTED.'),
 
+  // Capture quality (defaults and their sources: README "Capture quality")
+  QUALITY_MAX_BLUR_PX: z.coerce
+    .number()
+    .positive()
+    .default(1.8)
+    .describe('BLURRY above this estimated blur sigma of the face, in analysis pixels.'),
+  QUALITY_MAX_GLARE_PERCENT: z.coerce
+    .number()
+    .min(0)
+    .max(100)
+    .default(1.8)
+    .describe('GLARE_ON_FACE above this share of the face (eyes and mouth left out) clipped in every channel.'),
+  QUALITY_MIN_LUMINANCE: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.2)
+    .describe('UNDEREXPOSED below this mean luma of the face (0..1).'),
+  QUALITY_MAX_LUMINANCE: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.8)
+    .describe('OVEREXPOSED above this mean luma of the face (0..1).'),
+  QUALITY_MIN_EYE_DISTANCE_PX: z.coerce
+    .number()
+    .min(0)
+    .default(60)
+    .describe('LOW_RESOLUTION below this distance between the eye centres, in original-image pixels.'),
+  QUALITY_MIN_EYE_OPENNESS: z.coerce
+    .number()
+    .min(0)
+    .default(0.18)
+    .describe('EYES_CLOSED below this eye aspect ratio of the less open eye.'),
+  QUALITY_MIN_JPEG_QUALITY: z.coerce
+    .number()
+    .min(0)
+    .max(100)
+    .default(25)
+    .describe('HEAVY_COMPRESSION below this IJG-equivalent JPEG quality of the file.'),
+  QUALITY_MAX_LIGHTING_IMBALANCE_STOPS: z.coerce
+    .number()
+    .positive()
+    .default(1.58)
+    .describe('UNEVEN_LIGHTING when one cheek is this many stops brighter than the other.'),
+
+  // Repeat faces (README "Repeat faces"): face embeddings are biometric templates, so the stage is off by default
+  REPEAT_FACE_ENABLED: envBoolean
+    .default(false)
+    .describe(
+      'Allow the repeatFace stage (face embeddings stored and searched); it runs only for accounts that also enabled it (gateway CLI `repeat-face`).',
+    ),
+  REPEAT_FACE_THRESHOLD: z.coerce
+    .number()
+    .min(-1)
+    .max(1)
+    .default(0.924)
+    .describe('Cosine similarity of two face embeddings from which they are taken to be the same person.'),
+
   // Webhooks
   WEBHOOK_TIMEOUT_MS: positiveInt.default(15_000).describe('A delivery not answered 2xx within this time failed.'),
   WEBHOOK_MAX_ATTEMPTS: positiveInt.default(10).describe('Attempts before a webhook is disabled.'),
@@ -135,6 +237,9 @@ export const ZConfig = z.object({
   WEBHOOK_ALLOW_PRIVATE: envBoolean
     .default(false)
     .describe('Allow webhook URLs that resolve to loopback or private addresses.'),
+  OUTBOX_RELAY_INTERVAL_MS: positiveInt
+    .default(5000)
+    .describe('How often the webhook dispatcher queues the deliveries of stored events that never reached Redis.'),
 
   // Shutdown
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(20_000).describe('Outer limit for a graceful shutdown before exit.'),

@@ -6,6 +6,16 @@ export interface AccountDoc {
   _id: Types.ObjectId;
   name: string;
   enabled: boolean;
+  /**
+   * Retention override in days (fractions allowed): photos and events of this account are erased this long after
+   * their creation instead of after RETENTION_DAYS; 0 keeps them until deleted. Unset: RETENTION_DAYS applies.
+   */
+  retentionDays?: number;
+  /**
+   * Repeat-face search (face embeddings stored and compared across the account's clients) for this account; it
+   * runs only when REPEAT_FACE_ENABLED is also true. Unset: off.
+   */
+  repeatFace?: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -20,7 +30,12 @@ export interface ApiKeyDoc {
 }
 
 const accountSchema = new Schema<AccountDoc>(
-  { name: { type: String, required: true }, enabled: { type: Boolean, default: true } },
+  {
+    name: { type: String, required: true },
+    enabled: { type: Boolean, default: true },
+    retentionDays: { type: Number, min: 0 },
+    repeatFace: { type: Boolean },
+  },
   { timestamps: true },
 );
 
@@ -121,6 +136,23 @@ export class AccountRepository {
 
   async findById(accountId: string | Types.ObjectId): Promise<AccountDoc | null> {
     return this.accounts.findById(toObjectId(accountId)).lean<AccountDoc>();
+  }
+
+  /** `null` removes the override (RETENTION_DAYS applies again); 0 keeps the account's data until deleted. */
+  async setRetentionDays(accountId: string | Types.ObjectId, days: number | null): Promise<void> {
+    if (days !== null && !(Number.isFinite(days) && days >= 0)) throw new Error('retention days must be a number >= 0');
+    const update = days === null ? { $unset: { retentionDays: 1 } } : { $set: { retentionDays: days } };
+    await this.accounts.updateOne({ _id: toObjectId(accountId) }, update);
+  }
+
+  /** Every account's id and retention override (accounts are few: one per integrator). */
+  async retentionPolicies(): Promise<Pick<AccountDoc, '_id' | 'retentionDays'>[]> {
+    return this.accounts.find({}, { _id: 1, retentionDays: 1 }).lean<Pick<AccountDoc, '_id' | 'retentionDays'>[]>();
+  }
+
+  /** Turns repeat-face search on or off for the account's new uploads (photos already uploaded keep their choice). */
+  async setRepeatFace(accountId: string | Types.ObjectId, enabled: boolean): Promise<void> {
+    await this.accounts.updateOne({ _id: toObjectId(accountId) }, { $set: { repeatFace: enabled } });
   }
 
   async setEnabled(accountId: string | Types.ObjectId, enabled: boolean): Promise<void> {

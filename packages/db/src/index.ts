@@ -13,9 +13,21 @@ export { type ClientDoc, type ClientListFilter, ClientRepository } from './clien
 export { connectMongo, pingMongo } from './connection.js';
 export { type EventDoc, EventRepository, toEventEnvelope } from './events.js';
 export {
+  type EmbeddingMatch,
+  type EmbeddingSearch,
+  type EmbeddingSearchResult,
+  embeddingToBuffer,
+  type FaceEmbeddingDoc,
+  FaceEmbeddingIndex,
+  type FaceEmbeddingIndexOptions,
+  FaceEmbeddingRepository,
+  type NewFaceEmbedding,
+} from './face-embeddings.js';
+export {
   type LivePhotoDoc,
   LivePhotoRepository,
   type NewLivePhoto,
+  type PhotoKeys,
   type StageResult,
 } from './live-photos.js';
 export {

@@ -20,6 +20,11 @@ export interface LivePhotoDoc {
   size: number;
   sha256: string;
   performLivenessCheck: boolean;
+  /**
+   * The repeatFace stage runs for this photo (REPEAT_FACE_ENABLED and the account's setting, decided at upload, so a
+   * setting changed meanwhile does not change the stages an in-flight photo waits for). Absent on older photos: false.
+   */
+  performRepeatFace?: boolean;
   status: TLivePhotoStatus;
   /** Final: facesAnalysis, facialObstructions, facialOrientation, livenessCheck, outcome, models, timings. */
   inspections: Record<string, unknown>;
@@ -30,7 +35,7 @@ export interface LivePhotoDoc {
    * landmarks are biometric-derived, so they stay in the store rather than in Redis job data, are never returned
    * by the API, and are dropped when the photo is final.
    */
-  work?: { face?: unknown };
+  work?: { face?: unknown; quality?: unknown; repeatFace?: unknown };
   /** Event types already published for the photo. */
   published?: string[];
   failureReason?: string;
@@ -49,6 +54,7 @@ const livePhotoSchema = new Schema<LivePhotoDoc>(
     size: { type: Number, required: true },
     sha256: { type: String, required: true },
     performLivenessCheck: { type: Boolean, required: true },
+    performRepeatFace: { type: Boolean },
     status: { type: String, enum: ['processing', 'complete', 'failed'], default: 'processing' },
     inspections: { type: Schema.Types.Mixed, default: () => ({}) },
     stages: { type: Schema.Types.Mixed },
@@ -64,6 +70,12 @@ const livePhotoSchema = new Schema<LivePhotoDoc>(
 livePhotoSchema.index({ accountId: 1, clientId: 1, createdAt: -1, _id: -1 });
 // The sweeper's query: processing photos not updated for a while, oldest first.
 livePhotoSchema.index({ status: 1, updatedAt: 1 });
+// Retention: an account's photos uploaded before a cutoff.
+livePhotoSchema.index({ accountId: 1, createdAt: 1 });
+
+/** What erasing a photo needs to know of it. */
+export type PhotoKeys = Pick<LivePhotoDoc, '_id' | 'accountId' | 'clientId' | 'objectKey' | 'status' | 'createdAt'>;
+const KEYS_PROJECTION = { _id: 1, accountId: 1, clientId: 1, objectKey: 1, status: 1, createdAt: 1 } as const;
 
 /** Never sent to API readers: the face data handed between stages. */
 const API_PROJECTION = { work: 0 } as const;
@@ -77,6 +89,7 @@ export interface NewLivePhoto {
   size: number;
   sha256: string;
   performLivenessCheck: boolean;
+  performRepeatFace?: boolean;
 }
 
 /**
@@ -107,8 +120,9 @@ export class LivePhotoRepository {
     return findOwned<LivePhotoDoc>(this.model, accountId, id, API_PROJECTION);
   }
 
-  async findById(id: string): Promise<LivePhotoDoc | null> {
-    return this.model.findById(toObjectId(id)).lean<LivePhotoDoc>();
+  /** `projection` leaves fields out (e.g. a stage that does not need another stage's hand-over). */
+  async findById(id: string, projection?: Record<string, 0>): Promise<LivePhotoDoc | null> {
+    return this.model.findById(toObjectId(id), projection).lean<LivePhotoDoc>();
   }
 
   async listForClient(accountId: string, clientId: string, page: PageRequest): Promise<Page<LivePhotoDoc>> {
@@ -120,11 +134,50 @@ export class LivePhotoRepository {
     );
   }
 
-  /** Ids and object keys of a client's photos (for cascading deletes). */
-  async keysForClient(accountId: string, clientId: string): Promise<{ _id: Types.ObjectId; objectKey: string }[]> {
+  /** Ids and object keys of a client's photos (for cascading deletes); `limit` bounds one batch. */
+  async keysForClient(accountId: string, clientId: string, limit?: number): Promise<PhotoKeys[]> {
+    const query = this.model.find(
+      { accountId: toObjectId(accountId), clientId: toObjectId(clientId) },
+      KEYS_PROJECTION,
+    );
+    if (limit !== undefined) query.limit(limit);
+    return query.lean<PhotoKeys[]>();
+  }
+
+  /** Retention: up to `limit` photos of an account uploaded before `before` and no longer processing. */
+  async findExpired(accountId: string, before: Date, limit: number): Promise<PhotoKeys[]> {
     return this.model
-      .find({ accountId: toObjectId(accountId), clientId: toObjectId(clientId) }, { _id: 1, objectKey: 1 })
-      .lean<{ _id: Types.ObjectId; objectKey: string }[]>();
+      .find(
+        { accountId: toObjectId(accountId), createdAt: { $lt: before }, status: { $ne: 'processing' } },
+        KEYS_PROJECTION,
+      )
+      .sort({ createdAt: 1 })
+      .limit(limit)
+      .lean<PhotoKeys[]>();
+  }
+
+  /** Orphan sweep: the records among `ids` (only what the check needs). */
+  async findByIds(ids: readonly (string | Types.ObjectId)[]): Promise<PhotoKeys[]> {
+    if (ids.length === 0) return [];
+    return this.model.find({ _id: { $in: ids.map((id) => toObjectId(id)) } }, KEYS_PROJECTION).lean<PhotoKeys[]>();
+  }
+
+  /** Orphan sweep: the next `limit` records after `afterId`, in `_id` order (a resumable walk of the collection). */
+  async pageAfter(
+    afterId: Types.ObjectId | undefined,
+    limit: number,
+  ): Promise<(PhotoKeys & Pick<LivePhotoDoc, 'redacted'>)[]> {
+    return this.model
+      .find(afterId ? { _id: { $gt: afterId } } : {}, { ...KEYS_PROJECTION, redacted: 1 })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .lean<(PhotoKeys & Pick<LivePhotoDoc, 'redacted'>)[]>();
+  }
+
+  async deleteByIds(ids: readonly (string | Types.ObjectId)[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const result = await this.model.deleteMany({ _id: { $in: ids.map((id) => toObjectId(id)) } });
+    return result.deletedCount;
   }
 
   /** Flags the record once its bytes are gone; returns the updated record (null when not found). */

@@ -45,12 +45,21 @@ export class PipelineRepository {
 
   /**
    * Stage results (idempotent: a retry overwrites its own sub-documents). The faces stage hands the detected face
-   * to the later stages in the same write. False when the photo is gone or already final.
+   * (and the face region's pixels for the quality stage) to the later stages in the same write. False when the
+   * photo is gone or already final.
    */
-  async saveStageResults(photoId: string, results: StageResult[], face?: unknown): Promise<boolean> {
+  async saveStageResults(
+    photoId: string,
+    results: StageResult[],
+    handOver?: { face: unknown; quality?: unknown; repeatFace?: unknown },
+  ): Promise<boolean> {
     const set: Record<string, unknown> = {};
     for (const result of results) set[`stages.${result.stage}`] = result;
-    if (face !== undefined) set['work.face'] = face;
+    if (handOver) {
+      set['work.face'] = handOver.face;
+      if (handOver.quality !== undefined) set['work.quality'] = handOver.quality;
+      if (handOver.repeatFace !== undefined) set['work.repeatFace'] = handOver.repeatFace;
+    }
     const res = await this.photos.updateOne({ _id: toObjectId(photoId), status: 'processing' }, { $set: set });
     return res.matchedCount === 1;
   }
@@ -78,6 +87,30 @@ export class PipelineRepository {
             status: final.status,
             inspections: final.inspections,
             ...(final.failureReason ? { failureReason: final.failureReason } : {}),
+          },
+          $unset: { stages: 1, work: 1 },
+        },
+        { new: true },
+      )
+      .lean<LivePhotoDoc>();
+  }
+
+  /**
+   * A photo (processing or complete, not redacted) whose bytes are gone from storage: failed with `reason`, working
+   * data dropped; a processing photo keeps the results its finished stages stored. Guarded by the status read, so a
+   * photo that moved on (finished, redacted, deleted) meanwhile is left alone. The updated record, or null.
+   */
+  async failMissingImage(photoId: string, reason: string): Promise<LivePhotoDoc | null> {
+    const doc = await this.photos.findById(toObjectId(photoId)).lean<LivePhotoDoc>();
+    if (!doc || doc.redacted || (doc.status !== 'processing' && doc.status !== 'complete')) return null;
+    return this.photos
+      .findOneAndUpdate(
+        { _id: doc._id, status: doc.status, redacted: false },
+        {
+          $set: {
+            status: 'failed',
+            failureReason: reason,
+            ...(doc.status === 'processing' ? { inspections: assembleInspections(doc.stages) } : {}),
           },
           $unset: { stages: 1, work: 1 },
         },

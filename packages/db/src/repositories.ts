@@ -2,6 +2,7 @@ import type { Connection } from 'mongoose';
 import { AccountRepository } from './accounts.js';
 import { ClientRepository } from './clients.js';
 import { EventRepository } from './events.js';
+import { FaceEmbeddingRepository } from './face-embeddings.js';
 import { LivePhotoRepository } from './live-photos.js';
 import { PipelineRepository } from './pipeline-repository.js';
 import { WebhookDeliveryRepository } from './webhook-deliveries.js';
@@ -16,6 +17,8 @@ export interface Repositories {
   events: EventRepository;
   /** Per-stage results of photos still processing (read for progress; written by the pipeline). */
   pipeline: PipelineRepository;
+  /** Face embeddings of the repeatFace stage (biometric templates: erased with their photos). */
+  faceEmbeddings: FaceEmbeddingRepository;
 }
 
 /** All repositories on one connection; `init` builds their indexes (call once at start). */
@@ -28,6 +31,7 @@ export function createRepositories(connection: Connection): Repositories & { ini
     deliveries: new WebhookDeliveryRepository(connection),
     events: new EventRepository(connection),
     pipeline: new PipelineRepository(connection),
+    faceEmbeddings: new FaceEmbeddingRepository(connection),
   };
   return {
     ...repos,

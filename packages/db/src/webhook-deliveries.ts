@@ -25,6 +25,8 @@ const deliverySchema = new Schema<WebhookDeliveryDoc>(
   { timestamps: { createdAt: true, updatedAt: false } },
 );
 deliverySchema.index({ webhookId: 1, createdAt: -1, _id: -1 });
+// Erasure: the attempts of the events being deleted.
+deliverySchema.index({ eventId: 1 });
 
 export interface DeliveryAttempt {
   webhookId: string;
@@ -62,6 +64,13 @@ export class WebhookDeliveryRepository {
   /** Callers check that the webhook belongs to the account first. */
   async listForWebhook(webhookId: string, page: PageRequest): Promise<Page<WebhookDeliveryDoc>> {
     return findPage<WebhookDeliveryDoc>(this.model, { webhookId: toObjectId(webhookId) }, page);
+  }
+
+  /** Every attempt of the given events (erasure); the number deleted. */
+  async deleteForEvents(eventIds: readonly string[]): Promise<number> {
+    if (eventIds.length === 0) return 0;
+    const result = await this.model.deleteMany({ eventId: { $in: [...eventIds] } });
+    return result.deletedCount;
   }
 
   async deleteForWebhook(webhookId: string): Promise<void> {

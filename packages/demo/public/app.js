@@ -22,7 +22,16 @@ const STAGES = [
   { field: 'facialObstructions', title: 'Nothing covering the face' },
   { field: 'facialOrientation', title: 'Facing the camera, fully in frame' },
   { field: 'livenessCheck', title: 'A live person (not a photo of a photo or a screen)' },
+  { field: 'captureQuality', title: 'A sharp, well-lit, detailed photo' },
+  // Opt-in per account (README "Repeat faces"): shown only once the photo has this result.
+  { field: 'repeatFace', title: 'A face not already used by another client' },
 ];
+
+/**
+ * captureQuality reason → what to do about it, from @selfie/contracts (the server fills it in when it serves this
+ * file). @type {Record<string, string>}
+ */
+const HINTS = /*QUALITY_HINTS*/ {};
 
 /** @type {Record<string, string>} */
 const VERDICTS = { clear: 'Clear', attention: 'Needs attention', not_processed: 'Not processed' };
@@ -52,6 +61,14 @@ const REASONS = {
   LOW_SHARPNESS: 'The photo is blurry',
   SPOOF_SUSPECTED: 'This may be a photo of a photo or of a screen, not a live person',
   NO_SINGLE_FACE: 'Skipped: this check needs exactly one face',
+  BLURRY: 'The face is blurred',
+  GLARE_ON_FACE: 'Light reflects off the face',
+  UNDEREXPOSED: 'The face is too dark',
+  OVEREXPOSED: 'The face is too bright',
+  LOW_RESOLUTION: 'The face has too few pixels',
+  HEAVY_COMPRESSION: 'The photo is heavily compressed',
+  UNEVEN_LIGHTING: 'One side of the face is much darker than the other',
+  FACE_SEEN_ON_OTHER_CLIENT: 'The same face was already uploaded for another client of this account',
   STAGE_FAILED: 'This check failed to run',
 };
 
@@ -76,6 +93,19 @@ const FIELD_LABELS = {
   signals: 'Model signals (0–100)',
   brightness: 'Brightness',
   sharpness: 'Sharpness',
+  blurPx: 'Blur (pixels)',
+  glarePercent: 'Glare on the face (%)',
+  luminanceMean: 'Face brightness (0–1)',
+  interEyeDistancePx: 'Distance between the eyes (pixels)',
+  eyeOpenness: 'Eye openness',
+  jpegQuality: 'JPEG quality',
+  lightingImbalanceStops: 'Left/right light difference (stops)',
+  sameClientMatches: 'Earlier selfies of this client with the same face',
+  threshold: 'Similarity threshold',
+  comparedFaces: 'Faces compared',
+  alignment: 'Face aligned from',
+  embeddingMs: 'Embedding time (ms)',
+  searchMs: 'Search time (ms)',
 };
 
 /** @param {string} id */
@@ -408,6 +438,17 @@ function breakdownRows(breakdown) {
       });
       continue;
     }
+    // repeatFace: the matched photos by id and similarity (never the other client's image).
+    if (field === 'matches' && Array.isArray(value)) {
+      value.forEach((match, i) => {
+        const m = /** @type {any} */ (match ?? {});
+        rows.push([
+          `Match ${i + 1}`,
+          `live photo ${m.livePhotoId} of client ${m.clientId}, similarity ${formatValue(m.similarity)}`,
+        ]);
+      });
+      continue;
+    }
     // Nested data (landmarks, boxes) is drawn on the photo, not listed; flat groups (regions, signals) are.
     const nested = (/** @type {unknown} */ v) => !!v && typeof v === 'object';
     if (Array.isArray(value) ? value.some(nested) : nested(value) && Object.values(value).some(nested)) continue;
@@ -425,6 +466,7 @@ function renderInspections(inspections, processing) {
   for (const { field, title } of STAGES) {
     const stage = /** @type {StageInspection | undefined} */ (inspections?.[field]);
     if (!stage && field === 'livenessCheck' && !els.liveness.checked) continue;
+    if (!stage && field === 'repeatFace') continue;
     const verdict = stage?.result ?? (processing ? 'pending' : 'absent');
 
     const li = document.createElement('li');
@@ -450,7 +492,7 @@ function renderInspections(inspections, processing) {
         for (const code of reasons) {
           const item = document.createElement('li');
           item.dataset.reason = code;
-          item.textContent = REASONS[code] ?? code;
+          item.textContent = HINTS[code] ? `${REASONS[code] ?? code}. ${HINTS[code]}` : (REASONS[code] ?? code);
           item.title = code;
           ul.append(item);
         }

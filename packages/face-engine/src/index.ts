@@ -3,15 +3,43 @@ import { analyzeFaces } from './faces.js';
 import { inspectLiveness } from './liveness.js';
 import { inspectObstruction } from './obstruction.js';
 import { inspectOrientation } from './orientation.js';
+import { inspectCaptureQualityFrom, qualityInputOf } from './quality.js';
 import type { DetectedFace, FaceEngine, FacesOutcome, StageInspection, StageOutcome } from './types.js';
 
 export { decodeImage, ImageDecodeError, MAX_ANALYSIS_SIDE } from './decode.js';
+export {
+  alignedFaceChip,
+  cosineSimilarity,
+  DEFAULT_REPEAT_FACE_THRESHOLD,
+  EMBEDDING_CHIP_SIZE,
+  EMBEDDING_DIMENSIONS,
+  EMBEDDING_VERSION,
+  embedChips,
+  embedFace,
+  type FaceAlignment,
+  type FaceEmbedding,
+  findSimilarEmbeddings,
+  l2Normalize,
+  type SimilarEmbedding,
+} from './embedding.js';
 export { createFaceEngine, MODEL_FILES, type ModelName, STAGE_MODELS } from './engine.js';
 export { analyzeFaces } from './faces.js';
 export { inspectLiveness } from './liveness.js';
 export { enlargedBox } from './minifasnet/crop.js';
 export { inspectObstruction } from './obstruction.js';
 export { inspectOrientation } from './orientation.js';
+export {
+  type CaptureSource,
+  captureQualityOf,
+  DEFAULT_QUALITY_THRESHOLDS,
+  estimateJpegQuality,
+  inspectCaptureQuality,
+  inspectCaptureQualityFrom,
+  type QualityInput,
+  type QualityReason,
+  type QualityThresholds,
+  qualityInputOf,
+} from './quality.js';
 export * from './types.js';
 
 export interface InspectAllResult {
@@ -19,6 +47,7 @@ export interface InspectAllResult {
   facialObstructions: StageInspection;
   facialOrientation: StageInspection;
   livenessCheck: StageInspection;
+  captureQuality: StageInspection;
   outcome: 'clear' | 'attention' | 'not_processed';
   faces: DetectedFace[];
   /** milliseconds per stage, plus decode and total */
@@ -28,6 +57,7 @@ export interface InspectAllResult {
     facialObstructions: number;
     facialOrientation: number;
     livenessCheck: number;
+    captureQuality: number;
     total: number;
   };
   image: { width: number; height: number; originalWidth: number; originalHeight: number; exifOrientation: number };
@@ -49,12 +79,24 @@ export async function inspectAll(engine: FaceEngine, bytes: Uint8Array | Buffer)
   let obstruction: StageOutcome = { inspection: notProcessed(), ms: 0 };
   let orientation: StageOutcome = { inspection: notProcessed(), ms: 0 };
   let liveness: StageOutcome = { inspection: notProcessed(), ms: 0 };
+  let quality: StageOutcome = { inspection: notProcessed(), ms: 0 };
   if (face) {
     obstruction = await inspectObstruction(engine, image, face);
     orientation = await inspectOrientation(engine, image, face);
     liveness = await inspectLiveness(engine, image, face);
+    // As the pipeline runs it: on the hand-over the faces stage builds (its cost counted here too).
+    const q0 = performance.now();
+    const handOver = qualityInputOf(image, face, bytes);
+    quality = await inspectCaptureQualityFrom(handOver, face);
+    quality.ms = Math.round(performance.now() - q0);
   }
-  const stages = [faces.inspection, obstruction.inspection, orientation.inspection, liveness.inspection];
+  const stages = [
+    faces.inspection,
+    obstruction.inspection,
+    orientation.inspection,
+    liveness.inspection,
+    quality.inspection,
+  ];
   const outcome = stages.some((s) => s.result === 'attention')
     ? 'attention'
     : stages.some((s) => s.result === 'not_processed')
@@ -65,6 +107,7 @@ export async function inspectAll(engine: FaceEngine, bytes: Uint8Array | Buffer)
     facialObstructions: obstruction.inspection,
     facialOrientation: orientation.inspection,
     livenessCheck: liveness.inspection,
+    captureQuality: quality.inspection,
     outcome,
     faces: faces.faces,
     timings: {
@@ -73,6 +116,7 @@ export async function inspectAll(engine: FaceEngine, bytes: Uint8Array | Buffer)
       facialObstructions: obstruction.ms,
       facialOrientation: orientation.ms,
       livenessCheck: liveness.ms,
+      captureQuality: quality.ms,
       total: Math.round(performance.now() - t0),
     },
     image: {

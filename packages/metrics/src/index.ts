@@ -15,6 +15,11 @@ export type WatchedQueue = Pick<Queue, 'name' | 'getJobCounts'>;
 
 export type WebhookDeliveryResult = 'delivered' | 'failed' | 'disabled';
 
+/** What retention erases, counted per kind. */
+export type RetentionKind = 'photos' | 'objects' | 'events' | 'deliveries';
+/** How the orphan sweep resolved an orphan: bytes without a record deleted, or a record without bytes failed. */
+export type OrphanKind = 'object_deleted' | 'record_failed';
+
 export interface Metrics {
   registry: Registry;
   stageDuration: Histogram<'stage'>;
@@ -24,6 +29,9 @@ export interface Metrics {
   webhookDeliveries: Counter<'result' | 'status_class'>;
   webhookDeliveryDuration: Histogram<'result'>;
   queueDepth: Gauge<'queue' | 'state'>;
+  retentionErased: Counter<'kind'>;
+  orphansResolved: Counter<'kind'>;
+  outboxRelayed: Counter;
   httpRequests: Counter<'method' | 'route' | 'status'>;
   httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
   /** Adds queues whose job counts are read on every scrape (a queue already watched, by name, is replaced). */
@@ -39,6 +47,12 @@ export interface Metrics {
   recordFinalized(status: string, outcome?: string): void;
   /** One webhook delivery attempt. `statusCode` is undefined when no response came (timeout, refused, DNS…). */
   recordWebhookDelivery(result: WebhookDeliveryResult, statusCode: number | undefined, seconds: number): void;
+  /** What one retention pass erased. */
+  recordRetention(counts: Partial<Record<RetentionKind, number>>): void;
+  /** Orphans one sweep resolved. */
+  recordOrphans(kind: OrphanKind, count: number): void;
+  /** Delivery jobs the outbox relay queued because Redis had not received them when the event was stored. */
+  recordOutboxRelayed(deliveries: number): void;
 }
 
 export interface CreateMetricsOptions {
@@ -151,6 +165,23 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
       );
     },
   });
+  const retentionErased = new Counter({
+    name: 'selfie_retention_erased_total',
+    help: 'What retention erased: photos (records), objects (stored bytes), events and delivery records.',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const orphansResolved = new Counter({
+    name: 'selfie_orphans_resolved_total',
+    help: 'Orphans the sweep resolved: object_deleted (bytes without a record), record_failed (record without bytes).',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  const outboxRelayed = new Counter({
+    name: 'selfie_outbox_relayed_total',
+    help: 'Webhook delivery jobs the outbox relay queued for events whose jobs had not reached Redis.',
+    registers,
+  });
   const httpRequests = new Counter({
     name: 'selfie_http_requests_total',
     help: 'HTTP requests answered, by method, route pattern and status code.',
@@ -174,6 +205,9 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     webhookDeliveries,
     webhookDeliveryDuration,
     queueDepth,
+    retentionErased,
+    orphansResolved,
+    outboxRelayed,
     httpRequests,
     httpRequestDuration,
     watchQueues(list) {
@@ -193,6 +227,15 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     recordWebhookDelivery(result, statusCode, seconds) {
       webhookDeliveries.inc({ result, status_class: statusClass(statusCode) });
       webhookDeliveryDuration.observe({ result }, seconds);
+    },
+    recordRetention(counts) {
+      for (const [kind, n] of Object.entries(counts)) if (n) retentionErased.inc({ kind }, n);
+    },
+    recordOrphans(kind, count) {
+      if (count > 0) orphansResolved.inc({ kind }, count);
+    },
+    recordOutboxRelayed(deliveries) {
+      if (deliveries > 0) outboxRelayed.inc(deliveries);
     },
   };
 }

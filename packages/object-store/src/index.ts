@@ -16,6 +16,12 @@ export class ObjectNotFoundError extends Error {
   }
 }
 
+/** One listed object: its key and when it was last written. */
+export interface ListedObject {
+  key: string;
+  lastModified: Date;
+}
+
 export interface ObjectStore {
   readonly bucket: string;
   /** Creates the bucket when missing. */
@@ -27,6 +33,14 @@ export interface ObjectStore {
   remove(key: string): Promise<void>;
   exists(key: string): Promise<boolean>;
   list(prefix?: string): Promise<string[]>;
+  /**
+   * At most `limit` objects in key order after `startAfter` (from the first when omitted); `done` when the listing
+   * reached the end of the bucket. The next page starts after the last key returned.
+   */
+  listPage(options: { startAfter?: string; limit: number; prefix?: string }): Promise<{
+    items: ListedObject[];
+    done: boolean;
+  }>;
   ping(): Promise<void>;
 }
 
@@ -35,11 +49,10 @@ function isNotFound(err: unknown): boolean {
   return code === 'NoSuchKey' || code === 'NotFound' || code === 'NoSuchObject';
 }
 
-/** S3 adapter over the `minio` client; works against versitygw, MinIO, AWS S3 and other S3 servers. */
-export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
+function minioClient(config: Omit<ObjectStoreConfig, 'bucket'>): Client {
   const url = new URL(config.endpoint);
   const useSSL = url.protocol === 'https:';
-  const client = new Client({
+  return new Client({
     endPoint: url.hostname,
     port: url.port ? Number(url.port) : useSSL ? 443 : 80,
     useSSL,
@@ -48,6 +61,11 @@ export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
     region: config.region,
     pathStyle: true,
   });
+}
+
+/** S3 adapter over the `minio` client; works against versitygw, MinIO, AWS S3 and other S3 servers. */
+export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
+  const client = minioClient(config);
   const { bucket } = config;
 
   return {
@@ -103,8 +121,46 @@ export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
       }
       return keys;
     },
+    async listPage({ startAfter, limit, prefix = '' }) {
+      const items: ListedObject[] = [];
+      // One more than asked: whether it exists says if the listing is done. Leaving the loop early destroys the
+      // stream, so the client stops requesting further pages.
+      for await (const item of client.listObjectsV2(bucket, prefix, true, startAfter ?? '')) {
+        const { name, lastModified } = item as { name?: string; lastModified?: Date };
+        if (!name) continue;
+        if (items.length === limit) return { items, done: false };
+        items.push({ key: name, lastModified: lastModified ?? new Date(0) });
+      }
+      return { items, done: true };
+    },
     async ping() {
       await client.bucketExists(bucket);
     },
   };
+}
+
+/**
+ * Empties and removes every bucket whose name `matches` (test clean-up: each test file has its own bucket). Returns
+ * the names removed.
+ */
+export async function dropBuckets(
+  config: Omit<ObjectStoreConfig, 'bucket'>,
+  matches: (name: string) => boolean,
+): Promise<string[]> {
+  const client = minioClient(config);
+  const removed: string[] = [];
+  for (const { name } of await client.listBuckets()) {
+    if (!matches(name)) continue;
+    const keys: string[] = [];
+    for await (const item of client.listObjectsV2(name, '', true)) {
+      const key = (item as { name?: string }).name;
+      if (key) keys.push(key);
+    }
+    for (let i = 0; i < keys.length; i += 16) {
+      await Promise.all(keys.slice(i, i + 16).map((key) => client.removeObject(name, key)));
+    }
+    await client.removeBucket(name);
+    removed.push(name);
+  }
+  return removed;
 }

@@ -3,6 +3,8 @@ import {
   type Connection,
   connectMongo,
   EventRepository,
+  FaceEmbeddingIndex,
+  FaceEmbeddingRepository,
   LivePhotoRepository,
   PipelineRepository,
   WebhookDeliveryRepository,
@@ -20,6 +22,7 @@ import {
   type QueueContext,
   type QueueKey,
 } from '@selfie/queue';
+import { initTracing } from '@selfie/tracing';
 import type { Redis } from 'ioredis';
 
 /** The adapters one pipeline service needs: Mongo repositories, S3, and BullMQ queues on one Redis connection. */
@@ -32,6 +35,10 @@ export interface PipelineContext {
   events: EventRepository;
   webhooks: WebhookRepository;
   deliveries: WebhookDeliveryRepository;
+  /** Face embeddings of the repeatFace stage (written by it, erased with their photos). */
+  faceEmbeddings: FaceEmbeddingRepository;
+  /** The repeatFace stage's search: the embeddings of the accounts it searched, kept in memory (see FaceEmbeddingIndex). */
+  faceEmbeddingIndex: FaceEmbeddingIndex;
   store: ObjectStore;
   redis: Redis;
   queueCtx: QueueContext;
@@ -42,13 +49,17 @@ export interface PipelineContext {
 }
 
 export async function createPipelineContext(config: TConfig, logger: Logger): Promise<PipelineContext> {
+  // Every pipeline service builds its context first: tracing is on from here when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+  initTracing(config, logger);
   const mongo = await connectMongo(config.MONGODB_URI, { timeoutMs: config.BACKING_TIMEOUT_MS });
   const photos = new LivePhotoRepository(mongo);
   const state = new PipelineRepository(mongo);
   const events = new EventRepository(mongo);
   const webhooks = new WebhookRepository(mongo);
   const deliveries = new WebhookDeliveryRepository(mongo);
+  const faceEmbeddings = new FaceEmbeddingRepository(mongo);
   await state.init();
+  await faceEmbeddings.init();
 
   // Workers and the jobs they add wait out a Redis outage (offline queue) instead of failing the job.
   const redis = createRedisClient(config.REDIS_URL, 'worker');
@@ -74,6 +85,8 @@ export async function createPipelineContext(config: TConfig, logger: Logger): Pr
     events,
     webhooks,
     deliveries,
+    faceEmbeddings,
+    faceEmbeddingIndex: new FaceEmbeddingIndex(faceEmbeddings),
     store,
     redis,
     queueCtx,

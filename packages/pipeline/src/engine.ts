@@ -1,16 +1,22 @@
 import type { TConfig } from '@selfie/config';
+import { STAGES } from '@selfie/contracts';
 import {
   analyzeFaces,
   createFaceEngine,
   type DecodedImage,
   type DetectedFace,
+  embedChips,
   type FaceEngine,
   type FaceEngineInfo,
   type FacesOutcome,
   type InspectionThresholds,
+  inspectCaptureQualityFrom,
   inspectLiveness,
   inspectObstruction,
   inspectOrientation,
+  l2Normalize,
+  type QualityInput,
+  type QualityThresholds,
   STAGE_MODELS,
   type StageOutcome,
 } from '@selfie/face-engine';
@@ -30,6 +36,10 @@ export interface InspectionEngine {
   obstruction(image: DecodedImage, face: DetectedFace): Promise<StageOutcome>;
   orientation(image: ImageGeometry, face: DetectedFace): Promise<StageOutcome>;
   liveness(image: DecodedImage, face: DetectedFace): Promise<StageOutcome>;
+  /** No model: runs on the face region the faces stage handed over. */
+  quality(input: QualityInput, face: DetectedFace): Promise<StageOutcome>;
+  /** The L2-normalised embedding of an aligned face chip (150x150 RGB 0-255, NHWC) the faces stage cut out. */
+  embed(chip: Float32Array): Promise<{ embedding: Float32Array; ms: number }>;
   dispose(): Promise<void>;
 }
 
@@ -47,7 +57,21 @@ export function thresholdsFromConfig(config: TConfig): Partial<InspectionThresho
   };
 }
 
-export function wrapFaceEngine(engine: FaceEngine): InspectionEngine {
+/** The configuration's capture-quality thresholds, in the engine's terms. */
+export function qualityThresholdsFromConfig(config: TConfig): Partial<QualityThresholds> {
+  return {
+    maxBlurPx: config.QUALITY_MAX_BLUR_PX,
+    maxGlarePercent: config.QUALITY_MAX_GLARE_PERCENT,
+    minLuminanceMean: config.QUALITY_MIN_LUMINANCE,
+    maxLuminanceMean: config.QUALITY_MAX_LUMINANCE,
+    minInterEyeDistancePx: config.QUALITY_MIN_EYE_DISTANCE_PX,
+    minEyeOpenness: config.QUALITY_MIN_EYE_OPENNESS,
+    minJpegQuality: config.QUALITY_MIN_JPEG_QUALITY,
+    maxLightingImbalanceStops: config.QUALITY_MAX_LIGHTING_IMBALANCE_STOPS,
+  };
+}
+
+export function wrapFaceEngine(engine: FaceEngine, quality: Partial<QualityThresholds> = {}): InspectionEngine {
   let tail: Promise<unknown> = Promise.resolve();
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = tail.then(fn, fn);
@@ -60,27 +84,36 @@ export function wrapFaceEngine(engine: FaceEngine): InspectionEngine {
     obstruction: (image, face) => serial(() => inspectObstruction(engine, image, face)),
     orientation: (image, face) => serial(() => inspectOrientation(engine, image, face)),
     liveness: (image, face) => serial(() => inspectLiveness(engine, image, face)),
+    quality: (input, face) => inspectCaptureQualityFrom(input, face, quality),
+    embed: (chip) =>
+      serial(async () => {
+        const t0 = performance.now();
+        const [raw] = await embedChips(engine, chip, 1);
+        if (!raw?.every(Number.isFinite)) throw new Error('face embedding is not finite');
+        return { embedding: l2Normalize(raw), ms: Math.round((performance.now() - t0) * 10) / 10 };
+      }),
     dispose: () => serial(() => engine.dispose()),
   };
 }
 
 /**
- * Loads the models of the given stages (all when omitted) or throws: a worker without its models must not start
+ * Loads the models of the given stages (every pipeline stage when omitted) or throws: a worker without its models must not start
  * (fail closed). A one-stage worker loads only its own models, which keeps its memory small.
  */
 export async function createInspectionEngine(
   config: TConfig,
   logger: Logger,
-  stages?: readonly (keyof typeof STAGE_MODELS)[],
+  stages: readonly (keyof typeof STAGE_MODELS)[] = STAGES,
 ): Promise<InspectionEngine> {
   const started = Date.now();
-  const models = stages ? [...new Set(stages.flatMap((s) => STAGE_MODELS[s]))] : undefined;
+  const models = [...new Set(stages.flatMap((s) => STAGE_MODELS[s]))];
   const engine = await createFaceEngine({
     thresholds: thresholdsFromConfig(config),
     threads: config.INFERENCE_THREADS,
     models,
+    ...(config.MODELS_DIR ? { modelsDir: config.MODELS_DIR } : {}),
     log: (msg) => logger.info(msg),
   });
   logger.info({ ms: Date.now() - started, backend: engine.info.backend }, 'face engine loaded');
-  return wrapFaceEngine(engine);
+  return wrapFaceEngine(engine, qualityThresholdsFromConfig(config));
 }

@@ -38,10 +38,14 @@ export async function finalizePhoto(
   let transitioned = false;
   let failedStages: string[] | undefined;
   if (final.status === 'processing') {
-    const inspections = assembleInspections(final.stages, new Set(expectedStages(final.performLivenessCheck)));
+    const repeatFace = final.performRepeatFace === true;
+    const inspections = assembleInspections(
+      final.stages,
+      new Set(expectedStages(final.performLivenessCheck, repeatFace)),
+    );
     const decision = forcedFailure
       ? { status: 'failed' as const, reason: forcedFailure, failedStages: [] }
-      : decideFinal(inspections, final.performLivenessCheck);
+      : decideFinal(inspections, final.performLivenessCheck, repeatFace);
     let finished: LivePhotoDoc | null;
     if (decision.status === 'complete') {
       finished = await ctx.state.finish(photoId, {

@@ -1,5 +1,6 @@
 import type { TStage, TStageJob } from '@selfie/contracts';
 import { type FlowJob, jobId, jobOptions, QUEUES } from '@selfie/queue';
+import { withTrace } from '@selfie/tracing';
 import type { PipelineContext } from './context.js';
 
 /**
@@ -13,15 +14,17 @@ export async function addStageFlow(ctx: PipelineContext, payload: TStageJob, sta
   // The flow is added atomically, so an existing parent means its children exist too. Re-adding would re-register
   // children that already failed as pending dependencies of the parent.
   if (await ctx.queue('finalize').getJob(finalizeId)) return false;
+  // The stages and finalize continue the trace of the job that adds them (the faces job's span).
+  const childData = withTrace(payload, payload.trace);
   const flow: FlowJob = {
     name: QUEUES.finalize.job,
     queueName: QUEUES.finalize.name,
-    data: { photoId: payload.photoId, accountId: payload.accountId },
+    data: withTrace({ photoId: payload.photoId, accountId: payload.accountId }, payload.trace),
     opts: { ...jobOptions('finalize', ctx.config), jobId: finalizeId },
     children: stages.map((stage) => ({
       name: QUEUES[stage].job,
       queueName: QUEUES[stage].name,
-      data: payload,
+      data: childData,
       opts: { ...jobOptions(stage, ctx.config), jobId: jobId(payload.photoId, stage), ignoreDependencyOnFailure: true },
     })),
   };
@@ -31,13 +34,10 @@ export async function addStageFlow(ctx: PipelineContext, payload: TStageJob, sta
 
 /** Finalize with no children: no single face, or faces analysis failed for good. */
 export async function addFinalize(ctx: PipelineContext, photoId: string, accountId: string): Promise<void> {
-  await ctx
-    .queue('finalize')
-    .add(
-      QUEUES.finalize.job,
-      { photoId, accountId },
-      { ...jobOptions('finalize', ctx.config), jobId: jobId(photoId, 'finalize') },
-    );
+  await ctx.queue('finalize').add(QUEUES.finalize.job, withTrace({ photoId, accountId }), {
+    ...jobOptions('finalize', ctx.config),
+    jobId: jobId(photoId, 'finalize'),
+  });
 }
 
 /** The faces job the gateway enqueues (also used by the sweeper to start a photo again). */

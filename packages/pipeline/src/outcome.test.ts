@@ -15,12 +15,18 @@ describe('outcome', () => {
   });
 
   it('leaves liveness out when it was not requested', () => {
-    expect(dependentStages(true)).toEqual(['obstruction', 'orientation', 'liveness']);
-    expect(dependentStages(false)).toEqual(['obstruction', 'orientation']);
+    expect(dependentStages(true)).toEqual(['obstruction', 'orientation', 'liveness', 'quality']);
+    expect(dependentStages(false)).toEqual(['obstruction', 'orientation', 'quality']);
   });
 
   it('completes when every expected stage stored a result, fails (STAGE_FAILED) otherwise', () => {
-    const all = { facesAnalysis: clear, facialObstructions: attention, facialOrientation: clear, livenessCheck: clear };
+    const all = {
+      facesAnalysis: clear,
+      facialObstructions: attention,
+      facialOrientation: clear,
+      livenessCheck: clear,
+      captureQuality: clear,
+    };
     expect(decideFinal(all, true)).toEqual({ status: 'complete', outcome: 'attention' });
     const { livenessCheck: _, ...noLiveness } = all;
     expect(decideFinal(noLiveness, false)).toEqual({ status: 'complete', outcome: 'attention' });
@@ -35,7 +41,11 @@ describe('outcome', () => {
       facialObstructions: skipped,
       facialOrientation: skipped,
       livenessCheck: skipped,
+      captureQuality: skipped,
     };
     expect(decideFinal(noFace, true)).toEqual({ status: 'complete', outcome: 'attention' });
+    // A poor capture alone makes the photo need attention; it never hides another stage's verdict.
+    const blurred = { ...all, facialObstructions: clear, captureQuality: { ...attention, reasons: ['BLURRY'] } };
+    expect(decideFinal(blurred, true)).toEqual({ status: 'complete', outcome: 'attention' });
   });
 });

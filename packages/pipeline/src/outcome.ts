@@ -8,14 +8,17 @@ import {
   ZStageInspection,
 } from '@selfie/contracts';
 
-/** Stages a photo goes through: liveness only when it was asked for. */
-export function expectedStages(performLivenessCheck: boolean): TStage[] {
-  return STAGES.filter((s) => s !== 'liveness' || performLivenessCheck);
+/**
+ * Stages a photo goes through: liveness only when it was asked for, repeatFace only when the photo's account had it
+ * enabled at upload (`performRepeatFace` on the record).
+ */
+export function expectedStages(performLivenessCheck: boolean, performRepeatFace = false): TStage[] {
+  return STAGES.filter((s) => (s !== 'liveness' || performLivenessCheck) && (s !== 'repeatFace' || performRepeatFace));
 }
 
 /** The stages that run after faces analysis, in the flow under `finalize`. */
-export function dependentStages(performLivenessCheck: boolean): TStage[] {
-  return expectedStages(performLivenessCheck).filter((s) => s !== 'faces');
+export function dependentStages(performLivenessCheck: boolean, performRepeatFace = false): TStage[] {
+  return expectedStages(performLivenessCheck, performRepeatFace).filter((s) => s !== 'faces');
 }
 
 /** What a dependent stage records when faces analysis did not find exactly one face. */
@@ -42,10 +45,11 @@ export type FinalDecision =
 export function decideFinal(
   inspections: Record<string, unknown> | undefined,
   performLivenessCheck: boolean,
+  performRepeatFace = false,
 ): FinalDecision {
   const verdicts: TVerdict[] = [];
   const failedStages: TStage[] = [];
-  for (const stage of expectedStages(performLivenessCheck)) {
+  for (const stage of expectedStages(performLivenessCheck, performRepeatFace)) {
     const parsed = ZStageInspection.safeParse(inspections?.[STAGE_FIELD[stage]]);
     if (parsed.success) verdicts.push(parsed.data.result);
     else failedStages.push(stage);

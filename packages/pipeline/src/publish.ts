@@ -3,6 +3,7 @@ import { eventMatches, type TEventType } from '@selfie/contracts';
 import { type LivePhotoDoc, Types, toEventEnvelope } from '@selfie/db';
 import { deliveryJobId, livePhotoEventPayload } from '@selfie/events';
 import { jobOptions, QUEUES } from '@selfie/queue';
+import { withTrace } from '@selfie/tracing';
 import type { PipelineContext } from './context.js';
 
 /**
@@ -16,8 +17,9 @@ export function stableEventId(photoId: string, type: string): string {
 }
 
 /**
- * Stores the event (once) and enqueues one delivery per subscribed webhook (once each). `photo` is the final record,
- * whose `published` list says whether an earlier run got this far already.
+ * Stores the event (once) with the deliveries it owes (the outbox), then enqueues one delivery per subscribed webhook
+ * (once each) and marks them handed over. `photo` is the final record, whose `published` list says whether an
+ * earlier run got this far already. An event found already stored keeps the webhooks it was stored with.
  */
 export async function publishPhotoEvent(
   ctx: PipelineContext,
@@ -26,25 +28,30 @@ export async function publishPhotoEvent(
 ): Promise<{ eventId: string; webhookIds: string[] } | null> {
   const photoId = photo._id.toHexString();
   if (photo.published?.includes(type)) return null;
+  const accountId = photo.accountId.toHexString();
+  const targets = (await ctx.webhooks.listEnabled(accountId)).filter((w) => eventMatches(w.events, type));
   const doc = await ctx.events.createOnce({
     _id: new Types.ObjectId(stableEventId(photoId, type)),
     accountId: photo.accountId,
     type,
     resourceType: 'livePhoto',
     payload: livePhotoEventPayload(photo),
+    webhookIds: targets.map((w) => w._id),
   });
   const event = toEventEnvelope(doc);
-  const accountId = photo.accountId.toHexString();
-  const targets = (await ctx.webhooks.listEnabled(accountId)).filter((w) => eventMatches(w.events, type));
-  if (targets.length > 0) {
+  // An event stored before the outbox existed has no webhook list of its own: today's subscribers get it.
+  const webhookIds = (doc.webhookIds ?? targets.map((w) => w._id)).map((id) => id.toHexString());
+  if (doc.pending !== false && webhookIds.length > 0) {
     await ctx.queue('webhooks').addBulk(
-      targets.map((w) => ({
+      webhookIds.map((webhookId) => ({
         name: QUEUES.webhooks.job,
-        data: { eventId: event.id, webhookId: w._id.toHexString(), accountId },
-        opts: { ...jobOptions('webhooks', ctx.config), jobId: deliveryJobId(event.id, w._id.toHexString()) },
+        // The delivery attempts join the trace of the work that published the event (the finalize span).
+        data: withTrace({ eventId: event.id, webhookId, accountId }),
+        opts: { ...jobOptions('webhooks', ctx.config), jobId: deliveryJobId(event.id, webhookId) },
       })),
     );
+    await ctx.events.markHandedOver(doc._id);
   }
   await ctx.state.markPublished(photoId, type);
-  return { eventId: event.id, webhookIds: targets.map((w) => w._id.toHexString()) };
+  return { eventId: event.id, webhookIds };
 }

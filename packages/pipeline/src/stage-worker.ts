@@ -1,15 +1,29 @@
 import type { TConfig } from '@selfie/config';
 import type { TStage, TStageInspection, TStageJob } from '@selfie/contracts';
-import { type DecodedImage, type DetectedFace, decodeImage, ImageDecodeError } from '@selfie/face-engine';
+import {
+  type DecodedImage,
+  type DetectedFace,
+  decodeImage,
+  ImageDecodeError,
+  type QualityInput,
+  qualityInputOf,
+} from '@selfie/face-engine';
 import type { Logger } from '@selfie/logger';
 import { processMetrics } from '@selfie/metrics';
 import { ObjectNotFoundError } from '@selfie/object-store';
 import { createWorker, type Job, UnrecoverableError, type Worker } from '@selfie/queue';
 import type { ServiceHandle } from '@selfie/runtime';
+import { setSpanAttributes } from '@selfie/tracing';
 import { createPipelineContext, type PipelineContext } from './context.js';
 import { createInspectionEngine, type ImageGeometry, type InspectionEngine } from './engine.js';
 import { addFinalize, addStageFlow } from './flow.js';
 import { dependentStages, notProcessed } from './outcome.js';
+import {
+  inspectRepeatFace,
+  keepEmbeddingOnlyForLivePhoto,
+  repeatFaceHandOver,
+  storedRepeatFaceInput,
+} from './repeat-face.js';
 
 /** What a stage job returns (kept small: it is stored in Redis and read by the finalizer). */
 export interface StageSummary {
@@ -43,7 +57,10 @@ function isFinalAttempt(job: Job, err: unknown): boolean {
   return err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 }
 
-async function loadImage(ctx: PipelineContext, objectKey: string): Promise<DecodedImage | null> {
+async function loadImage(
+  ctx: PipelineContext,
+  objectKey: string,
+): Promise<{ image: DecodedImage; bytes: Buffer } | null> {
   let bytes: Buffer;
   try {
     bytes = await ctx.store.get(objectKey);
@@ -53,18 +70,33 @@ async function loadImage(ctx: PipelineContext, objectKey: string): Promise<Decod
     throw err;
   }
   try {
-    return await decodeImage(bytes);
+    return { image: await decodeImage(bytes), bytes };
   } catch (err) {
     if (err instanceof ImageDecodeError) throw new UnrecoverableError(`undecodable image: ${err.message}`);
     throw err;
   }
 }
 
-async function loadImageOrFail(ctx: PipelineContext, objectKey: string): Promise<DecodedImage> {
-  const image = await loadImage(ctx, objectKey);
-  if (!image) throw new UnrecoverableError(`image '${objectKey}' is missing from storage`);
-  return image;
+async function loadImageOrFail(
+  ctx: PipelineContext,
+  objectKey: string,
+): Promise<{ image: DecodedImage; bytes: Buffer }> {
+  const loaded = await loadImage(ctx, objectKey);
+  if (!loaded) throw new UnrecoverableError(`image '${objectKey}' is missing from storage`);
+  return loaded;
 }
+
+/** The quality hand-over as stored (its pixels come back from the store as a BSON Binary). */
+function storedQualityInput(value: unknown): QualityInput | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const stored = value as QualityInput & { data: unknown };
+  const raw = stored.data as { buffer?: unknown } | Uint8Array;
+  const data = raw instanceof Uint8Array ? raw : raw?.buffer instanceof Uint8Array ? raw.buffer : undefined;
+  return data ? { ...stored, data } : undefined;
+}
+
+/** Stages that need neither the face region's pixels nor the bytes: they read the record without the hand-over. */
+const WITHOUT_QUALITY_INPUT = { 'work.quality': 0, 'work.repeatFace': 0 } as const;
 
 /** What the faces stage hands the later stages, in the photo record (not in job data: landmarks are biometric). */
 interface StoredFace {
@@ -72,9 +104,41 @@ interface StoredFace {
   geometry: ImageGeometry;
 }
 
+/** Only the quality stage reads the face region's pixels (`work.quality`); the others leave them in the store. */
+const STAGE_PROJECTION: Partial<Record<TStage, Record<string, 0>>> = {
+  obstruction: WITHOUT_QUALITY_INPUT,
+  orientation: WITHOUT_QUALITY_INPUT,
+  liveness: WITHOUT_QUALITY_INPUT,
+  quality: { 'work.repeatFace': 0 },
+  repeatFace: { 'work.quality': 0 },
+};
+
 function stageResult(engine: InspectionEngine, stage: TStage, inspection: TStageInspection, ms: number) {
   const models = { engine: engine.info.engine, backend: engine.info.backend, versions: engine.info.versions };
   return { stage, inspection, ms, models };
+}
+
+/** The faces stage's hand-over; a photo started before it existed is measured from its bytes instead. */
+async function qualityInput(
+  ctx: PipelineContext,
+  stored: unknown,
+  objectKey: string,
+  face: DetectedFace,
+): Promise<QualityInput> {
+  const handed = storedQualityInput(stored);
+  if (handed) return handed;
+  const { image, bytes } = await loadImageOrFail(ctx, objectKey);
+  return qualityInputOf(image, face, bytes);
+}
+
+/** The faces stage's chip; a photo started before the hand-over existed is aligned from its bytes instead. */
+async function repeatFaceInput(ctx: PipelineContext, stored: unknown, objectKey: string, face: DetectedFace) {
+  const handed = storedRepeatFaceInput(stored);
+  if (handed) return handed;
+  const { image } = await loadImageOrFail(ctx, objectKey);
+  return storedRepeatFaceInput(repeatFaceHandOver(image, face)) as NonNullable<
+    ReturnType<typeof storedRepeatFaceInput>
+  >;
 }
 
 /**
@@ -88,17 +152,18 @@ export async function runStage(
   payload: TStageJob,
 ): Promise<StageSummary> {
   const { photoId } = payload;
-  const photo = await ctx.photos.findById(photoId);
+  const photo = await ctx.photos.findById(photoId, STAGE_PROJECTION[stage]);
   if (!photo) return { stage, skipped: 'photo_deleted' };
   if (photo.status !== 'processing') return { stage, skipped: `photo_${photo.status}` };
   if (stage === 'liveness' && !photo.performLivenessCheck) return { stage, skipped: 'liveness_not_requested' };
+  if (stage === 'repeatFace' && !photo.performRepeatFace) return { stage, skipped: 'repeat_face_not_requested' };
   if (photo.redacted) throw new UnrecoverableError('photo was redacted before its inspection ran');
 
   if (stage === 'faces') {
-    const image = await loadImageOrFail(ctx, payload.objectKey);
+    const { image, bytes } = await loadImageOrFail(ctx, payload.objectKey);
     const outcome = await engine.faces(image);
     const face = outcome.faces.length === 1 ? outcome.faces[0] : undefined;
-    const dependents = dependentStages(photo.performLivenessCheck);
+    const dependents = dependentStages(photo.performLivenessCheck, photo.performRepeatFace === true);
     // The face (with the image geometry, so the orientation stage needs neither bytes nor a decode) is stored in
     // the same write as the result, before the flow exists, so children always find it. Without exactly one face
     // the later stages say so in that write too, without loading any model.
@@ -107,7 +172,21 @@ export async function runStage(
       : undefined;
     const results = [stageResult(engine, 'faces', outcome.inspection, outcome.ms)];
     if (!face) results.push(...dependents.map((s) => stageResult(engine, s, notProcessed(), 0)));
-    const saved = await ctx.state.saveStageResults(photoId, results, stored);
+    // The quality stage measures the face region from these pixels, so it neither fetches nor decodes the photo.
+    const quality = face ? qualityInputOf(image, face, bytes) : undefined;
+    // The repeatFace stage gets dlib's aligned face chip (67.5 KB), only when the photo's account asked for it.
+    const repeatFace = face && photo.performRepeatFace ? repeatFaceHandOver(image, face) : undefined;
+    const handOver = quality
+      ? {
+          face: stored,
+          quality: {
+            ...quality,
+            data: Buffer.from(quality.data.buffer, quality.data.byteOffset, quality.data.byteLength),
+          },
+          ...(repeatFace ? { repeatFace } : {}),
+        }
+      : undefined;
+    const saved = await ctx.state.saveStageResults(photoId, results, handOver);
     if (!saved) return { stage, skipped: 'photo_not_processing' };
     processMetrics().recordStage('faces', outcome.inspection, outcome.ms / 1000);
     if (face) {
@@ -123,12 +202,22 @@ export async function runStage(
   if (!stored) throw new Error(`no detected face stored for photo ${photoId}`);
   const { face, geometry } = stored;
   const outcome =
-    stage === 'orientation'
-      ? await engine.orientation(geometry, face)
-      : stage === 'obstruction'
-        ? await engine.obstruction(await loadImageOrFail(ctx, payload.objectKey), face)
-        : await engine.liveness(await loadImageOrFail(ctx, payload.objectKey), face);
+    stage === 'repeatFace'
+      ? await inspectRepeatFace(
+          ctx,
+          engine,
+          photo,
+          await repeatFaceInput(ctx, photo.work?.repeatFace, payload.objectKey, face),
+        )
+      : stage === 'orientation'
+        ? await engine.orientation(geometry, face)
+        : stage === 'quality'
+          ? await engine.quality(await qualityInput(ctx, photo.work?.quality, payload.objectKey, face), face)
+          : stage === 'obstruction'
+            ? await engine.obstruction((await loadImageOrFail(ctx, payload.objectKey)).image, face)
+            : await engine.liveness((await loadImageOrFail(ctx, payload.objectKey)).image, face);
   const saved = await ctx.state.saveStageResults(photoId, [stageResult(engine, stage, outcome.inspection, outcome.ms)]);
+  if (stage === 'repeatFace') await keepEmbeddingOnlyForLivePhoto(ctx, photoId, saved);
   if (!saved) return { stage, skipped: 'photo_not_processing' };
   processMetrics().recordStage(stage, outcome.inspection, outcome.ms / 1000);
   return { stage, result: outcome.inspection.result, ms: outcome.ms };
@@ -162,7 +251,14 @@ export async function startStageWorker(
     ctx.queueCtx,
     async (payload, job) => {
       try {
+        setSpanAttributes({ 'selfie.stage': stage });
         const summary = await runStage(ctx, engine, stage, payload);
+        setSpanAttributes({
+          'selfie.result': summary.result,
+          'selfie.skipped': summary.skipped,
+          'selfie.face_count': summary.faceCount,
+          'selfie.inference_ms': summary.ms,
+        });
         log.debug({ jobId: job.id, ...summary }, 'stage done');
         return summary;
       } catch (err) {

@@ -42,6 +42,13 @@ export const QUEUES = {
     options: stageOptions,
   }),
   liveness: spec({ name: 'stage-liveness', job: 'inspect-liveness', payload: ZStageJob, options: stageOptions }),
+  quality: spec({ name: 'stage-quality', job: 'inspect-quality', payload: ZStageJob, options: stageOptions }),
+  repeatFace: spec({
+    name: 'stage-repeat-face',
+    job: 'inspect-repeat-face',
+    payload: ZStageJob,
+    options: stageOptions,
+  }),
   finalize: spec({ name: 'finalize', job: 'finalize', payload: ZFinalizeJob, options: stageOptions }),
   webhooks: spec({
     name: 'webhooks',

@@ -1,3 +1,4 @@
+import { inSpan, type TraceCarrier, tracingEnabled } from '@selfie/tracing';
 import { type Job, type Processor, Queue, QueueEvents, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { type JobPayload, jobOptions, QUEUES, type QueueKey, type RetryConfig } from './catalogue.js';
@@ -31,24 +32,56 @@ export function createQueue<K extends QueueKey>(key: K, ctx: QueueContext, retry
   });
 }
 
-/** A worker whose processor receives payloads already validated against the catalogue's schema. */
+export interface WorkerTraceOptions {
+  /**
+   * The component whose service name the job spans carry (see @selfie/tracing); `worker-<key>` by default, so every
+   * stage's worker is named after its stage. `false`: no span (housekeeping jobs such as the sweeper).
+   */
+  traceAs?: string | false;
+}
+
+/**
+ * A worker whose processor receives payloads already validated against the catalogue's schema. With tracing on,
+ * each job runs in a consumer span (one per attempt) that continues the trace context carried in the job's `trace`
+ * field; an error thrown by the handler is recorded on it.
+ */
 export function createWorker<K extends QueueKey, R>(
   key: K,
   ctx: QueueContext,
   handler: (payload: JobPayload<K>, job: Job<JobPayload<K>>) => Promise<R>,
-  options: Partial<WorkerOptions> = {},
+  options: Partial<WorkerOptions> & WorkerTraceOptions = {},
 ): Worker<JobPayload<K>, R> {
   const q = QUEUES[key];
+  const { traceAs = `worker-${key}`, ...workerOptions } = options;
   const processor: Processor<JobPayload<K>, R> = async (job) => {
     if (job.name !== q.job) throw new Error(`queue ${q.name} has no handler for job '${job.name}'`);
     const payload = q.payload.parse(job.data) as JobPayload<K>;
-    return handler(payload, job);
+    if (traceAs === false || !tracingEnabled()) return handler(payload, job);
+    const fields = payload as { trace?: TraceCarrier; photoId?: string; accountId?: string };
+    return inSpan(
+      traceAs,
+      q.job,
+      {
+        kind: 'consumer',
+        parent: fields.trace ?? 'root',
+        attributes: {
+          'messaging.system': 'bullmq',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': q.name,
+          'messaging.message.id': job.id,
+          'selfie.attempt': job.attemptsMade + 1,
+          'selfie.photo_id': fields.photoId,
+          'selfie.account_id': fields.accountId,
+        },
+      },
+      () => handler(payload, job),
+    );
   };
   return new Worker<JobPayload<K>, R>(q.name, processor, {
     connection: ctx.connection,
     prefix: ctx.prefix,
     concurrency: 1,
-    ...options,
+    ...workerOptions,
   });
 }
 

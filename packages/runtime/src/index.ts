@@ -1,5 +1,6 @@
 import { loadConfigOrExit, type TConfig } from '@selfie/config';
 import { createLogger, type Logger } from '@selfie/logger';
+import { shutdownTracing } from '@selfie/tracing';
 
 /** What every service's `start(config)` returns. */
 export interface ServiceHandle {
@@ -20,6 +21,8 @@ export async function runService(name: string, start: StartService): Promise<voi
     handle = await start(config, logger);
   } catch (err) {
     logger.fatal({ err }, `${name} failed to start`);
+    // Also as one plain line, for whoever reads the container log without a JSON viewer.
+    process.stderr.write(`${name} failed to start: ${(err as Error)?.message ?? String(err)}\n`);
     process.exit(1);
   }
   logger.info(`${name} started`);
@@ -36,6 +39,8 @@ export async function runService(name: string, start: StartService): Promise<voi
     timer.unref();
     handle
       .stop()
+      // Spans of the last jobs go out before the process does (bounded; a no-op with tracing off).
+      .then(() => shutdownTracing(Math.min(5000, config.SHUTDOWN_TIMEOUT_MS / 4)))
       .then(() => {
         logger.info(`${name} stopped`);
         process.exit(0);

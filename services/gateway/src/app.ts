@@ -2,6 +2,7 @@ import { createQueueDashboard } from '@selfie/admin';
 import { pingMongo } from '@selfie/db';
 import { createDemoRouter } from '@selfie/demo';
 import { httpMetricsMiddleware, metricsHandler, processMetrics } from '@selfie/metrics';
+import { tracingEnabled } from '@selfie/tracing';
 import express, { type Express } from 'express';
 import { authenticate, rateLimit } from './auth.js';
 import type { GatewayContext } from './context.js';
@@ -11,6 +12,7 @@ import { buildOpenApi } from './openapi.js';
 import { clientsRouter } from './routes/clients.js';
 import { livePhotosRouter } from './routes/live-photos.js';
 import { webhooksRouter } from './routes/webhooks.js';
+import { traceRequests } from './tracing.js';
 
 /** JSON limit: a max-size image in base64 (4/3) plus room for line breaks, a data-URI prefix and other fields. */
 export function jsonLimitBytes(maxImageBytes: number): number {
@@ -64,6 +66,8 @@ export function createApp(ctx: GatewayContext): Express {
 
   // Authenticate (and rate-limit) before reading any body, so anonymous callers cannot make us parse megabytes.
   const v1 = express.Router();
+  // With tracing on (OTEL_EXPORTER_OTLP_ENDPOINT), a span per API request; nothing at all otherwise.
+  if (tracingEnabled()) v1.use(traceRequests());
   v1.use(authenticate(repos.accounts, config.AUTH_CACHE_TTL_MS));
   v1.use(
     rateLimit({

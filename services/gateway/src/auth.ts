@@ -9,7 +9,10 @@ import type { Redis } from 'ioredis';
  * cached for `cacheTtlMs` (two Mongo reads saved per request); disabling an account takes effect within that TTL.
  */
 export function authenticate(accounts: AccountRepository, cacheTtlMs = 0): RequestHandler {
-  const cache = new Map<string, { accountId: string; keyHash: string; enabled: boolean; until: number }>();
+  const cache = new Map<
+    string,
+    { accountId: string; keyHash: string; enabled: boolean; repeatFace: boolean; until: number }
+  >();
   return async (req, res, next) => {
     const header = req.get('authorization')?.trim() ?? '';
     const key = header.replace(/^Bearer\s+/i, '');
@@ -23,6 +26,7 @@ export function authenticate(accounts: AccountRepository, cacheTtlMs = 0): Reque
         accountId: found.account._id.toHexString(),
         keyHash: found.key.keyHash,
         enabled: found.account.enabled,
+        repeatFace: found.account.repeatFace === true,
         until: now + cacheTtlMs,
       };
       if (cacheTtlMs > 0) {
@@ -33,6 +37,8 @@ export function authenticate(accounts: AccountRepository, cacheTtlMs = 0): Reque
     if (!entry.enabled) throw errors.forbidden('This account is disabled');
     res.locals.accountId = entry.accountId;
     res.locals.keyHash = entry.keyHash;
+    // The account's repeat-face setting (README "Repeat faces"); uploads also need REPEAT_FACE_ENABLED.
+    res.locals.repeatFace = entry.repeatFace;
     res.locals.log = res.locals.log.child({ accountId: res.locals.accountId });
     next();
   };

@@ -8,6 +8,7 @@ import { processMetrics } from '@selfie/metrics';
 import { createObjectStore, type ObjectStore } from '@selfie/object-store';
 import { closeQueues, createQueue, createRedisClient, QUEUES, type Queue, type QueueKey } from '@selfie/queue';
 import type { ServiceHandle } from '@selfie/runtime';
+import { initTracing } from '@selfie/tracing';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import { createApp } from './app.js';
@@ -39,6 +40,7 @@ export async function ensureAccountWithKey(connection: Connection, key: string, 
 }
 
 export async function startGateway(config: TConfig, logger: Logger, deps: GatewayDeps = {}): Promise<GatewayHandle> {
+  initTracing(config, logger);
   const ms = config.BACKING_TIMEOUT_MS;
   const connection =
     deps.connection ?? (await connectMongo(config.MONGODB_URI, { timeoutMs: ms, operationTimeoutMs: ms }));
@@ -108,6 +110,7 @@ export async function startGateway(config: TConfig, logger: Logger, deps: Gatewa
         deliveries: guarded(rawRepos.deliveries, 'mongo', ms),
         events: guarded(rawRepos.events, 'mongo', ms),
         pipeline: guarded(rawRepos.pipeline, 'mongo', ms),
+        faceEmbeddings: guarded(rawRepos.faceEmbeddings, 'mongo', ms),
       },
       store: guarded(rawStore, 's3', ms),
       faces,

@@ -5,7 +5,9 @@ import type { Logger } from '@selfie/logger';
 import { processMetrics } from '@selfie/metrics';
 import { createWorker, type Job, UnrecoverableError, type Worker, webhookBackoffDelay } from '@selfie/queue';
 import type { ServiceHandle } from '@selfie/runtime';
+import { setSpanAttributes, tracingEnabled } from '@selfie/tracing';
 import { createPipelineContext, type PipelineContext } from '../context.js';
+import { startOutboxRelay } from '../outbox.js';
 import { postWebhook, signBody } from './deliver.js';
 
 export const SIGNATURE_HEADER = 'ComplyCube-Signature';
@@ -16,15 +18,30 @@ export interface DeliverySummary {
   dropped?: string;
 }
 
+function dropped(reason: string): DeliverySummary {
+  setSpanAttributes({ 'selfie.dropped': reason });
+  return { dropped: reason };
+}
+
+/** The host of a webhook URL for span attributes (never the path or query, which may hold a token). */
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
 /** One attempt of one event to one webhook; throws on failure so BullMQ retries with the webhook back-off. */
 export async function deliverEvent(ctx: PipelineContext, payload: TWebhookJob, job: Job): Promise<DeliverySummary> {
   const { config, logger } = ctx;
+  setSpanAttributes({ 'selfie.event_id': payload.eventId, 'selfie.webhook_id': payload.webhookId });
   const webhook = await ctx.webhooks.findById(payload.webhookId);
   // Deleted or switched off since the event was published: nothing to deliver, and nothing to retry.
-  if (!webhook || webhook.accountId.toHexString() !== payload.accountId) return { dropped: 'webhook_deleted' };
-  if (!webhook.enabled) return { dropped: 'webhook_disabled' };
+  if (!webhook || webhook.accountId.toHexString() !== payload.accountId) return dropped('webhook_deleted');
+  if (!webhook.enabled) return dropped('webhook_disabled');
   const event = await ctx.events.findById(payload.eventId);
-  if (!event) return { dropped: 'event_deleted' };
+  if (!event) return dropped('event_deleted');
 
   // The exact bytes sent are the bytes signed; compact, as JSON.stringify writes them.
   const body = JSON.stringify(toEventEnvelope(event));
@@ -34,6 +51,18 @@ export async function deliverEvent(ctx: PipelineContext, payload: TWebhookJob, j
     allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
     headers: { [SIGNATURE_HEADER]: signBody(webhook.secret, body) },
   });
+  if (tracingEnabled()) {
+    setSpanAttributes({
+      'selfie.event_type': event.type,
+      'http.request.method': 'POST',
+      'server.address': hostOf(webhook.url),
+      'http.response.status_code': result.statusCode,
+      'selfie.delivered': result.ok,
+      'selfie.latency_ms': result.latencyMs,
+      // Low-cardinality, as the convention asks; the message is on the exception the failed attempt records.
+      'error.type': result.ok ? undefined : result.statusCode !== undefined ? String(result.statusCode) : 'no_response',
+    });
+  }
   await ctx.deliveries.record({
     webhookId: payload.webhookId,
     eventId: payload.eventId,
@@ -68,6 +97,7 @@ export async function startWebhookDispatcher(
 ): Promise<ServiceHandle & { worker: Worker }> {
   const ctx = await createPipelineContext(config, logger);
   const worker = createWorker('webhooks', ctx.queueCtx, (payload, job) => deliverEvent(ctx, payload, job), {
+    traceAs: 'webhook-dispatcher',
     concurrency: config.WEBHOOK_CONCURRENCY,
     // The POST itself is bounded by WEBHOOK_TIMEOUT_MS; keep the lock well above it.
     lockDuration: Math.max(30_000, config.WEBHOOK_TIMEOUT_MS * 2),
@@ -82,9 +112,12 @@ export async function startWebhookDispatcher(
   );
   worker.on('error', (err) => logger.error({ err }, 'webhook worker error'));
   await worker.waitUntilReady();
+  // Deliveries of events stored while Redis could not take their jobs (the outbox).
+  const relay = startOutboxRelay(ctx, config.OUTBOX_RELAY_INTERVAL_MS);
   return {
     worker,
     async stop() {
+      await relay.stop();
       await worker.close();
       await ctx.close();
     },

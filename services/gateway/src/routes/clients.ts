@@ -12,36 +12,40 @@ import type { ClientDoc } from '@selfie/db';
 import { clientEventPayload } from '@selfie/events';
 import { Router } from 'express';
 import type { GatewayContext } from '../context.js';
+import { gatewayEraser } from '../erasure.js';
 import { parseBody, parseQuery } from '../http.js';
 import { listBody, toClient } from '../serialize.js';
 
-/** Removes the photos of a client a few at a time: bytes first, then the record (so no record outlives its bytes). */
-async function deleteClientPhotos(ctx: GatewayContext, accountId: string, clientId: string): Promise<void> {
-  const photos = await ctx.repos.livePhotos.keysForClient(accountId, clientId);
-  const concurrency = 8;
-  for (let i = 0; i < photos.length; i += concurrency) {
-    await Promise.all(
-      photos.slice(i, i + concurrency).map(async (photo) => {
-        const id = photo._id.toHexString();
-        const doc = await ctx.repos.livePhotos.findForAccount(accountId, id);
-        await ctx.store.remove(photo.objectKey);
-        if (doc && (await ctx.repos.livePhotos.delete(accountId, id))) {
-          ctx.emit({
-            accountId,
-            type: 'livePhoto.deleted',
-            resourceType: 'livePhoto',
-            payload: {
-              id,
-              clientId,
-              status: doc.status,
-              createdAt: doc.createdAt.toISOString(),
-              updatedAt: new Date().toISOString(),
-            },
-          });
-        }
-      }),
-    );
+/**
+ * Erases the photos of a client a batch at a time, each with everything derived from it (bytes first, the record
+ * last, so a retried DELETE finds what a failed one left), then the events about the client and its photos.
+ */
+async function eraseClientData(ctx: GatewayContext, accountId: string, clientId: string): Promise<void> {
+  const eraser = gatewayEraser(ctx);
+  for (;;) {
+    const photos = await ctx.repos.livePhotos.keysForClient(accountId, clientId, 50);
+    if (photos.length === 0) break;
+    await eraser.erasePhotos(photos);
+    const at = new Date().toISOString();
+    for (const photo of photos) {
+      ctx.emit({
+        accountId,
+        type: 'livePhoto.deleted',
+        resourceType: 'livePhoto',
+        payload: {
+          id: photo._id.toHexString(),
+          clientId,
+          status: photo.status,
+          createdAt: photo.createdAt.toISOString(),
+          updatedAt: at,
+        },
+      });
+    }
   }
+  // Any face embedding of the client left by a stage that raced the deletion (its photo record is already gone).
+  await ctx.repos.faceEmbeddings.deleteForClient(accountId, clientId);
+  // Deletion notices (those just emitted included) are kept: they say what was erased, with ids only.
+  await eraser.eraseClientEvents(accountId, clientId);
 }
 
 export function clientsRouter(ctx: GatewayContext): Router {
@@ -97,7 +101,7 @@ export function clientsRouter(ctx: GatewayContext): Router {
   router.delete('/:id', async (req, res) => {
     const accountId = res.locals.accountId;
     const doc = await findClient(accountId, req.params.id);
-    await deleteClientPhotos(ctx, accountId, req.params.id);
+    await eraseClientData(ctx, accountId, req.params.id);
     if (await repos.clients.delete(accountId, req.params.id)) {
       ctx.emit({
         accountId,

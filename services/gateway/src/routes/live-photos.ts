@@ -1,4 +1,6 @@
 import {
+  ApiError,
+  ErrorCode,
   errors,
   isObjectId,
   PAGE_SIZE_DEFAULT,
@@ -10,13 +12,21 @@ import { type LivePhotoDoc, Types } from '@selfie/db';
 import { livePhotoEventPayload } from '@selfie/events';
 import { ObjectNotFoundError } from '@selfie/object-store';
 import { jobId, QUEUES } from '@selfie/queue';
+import { setSpanAttributes, withTrace } from '@selfie/tracing';
 import { type Request, type RequestHandler, Router } from 'express';
 import multer from 'multer';
 import type { GatewayContext } from '../context.js';
+import { gatewayEraser } from '../erasure.js';
 import { guard } from '../guard.js';
 import { parseBody, parseQuery } from '../http.js';
 import { decodeBase64Image, sizeMessage, type UploadLimits, type ValidImage, validateImage } from '../image.js';
 import { listBody, toLivePhoto } from '../serialize.js';
+
+/**
+ * What a refused upload is told to wait (503 + Retry-After) when the faces queue is over QUEUE_MAX_WAITING: a few
+ * seconds lets the workers take some of the backlog without leaving a well-behaved client idle for long.
+ */
+export const QUEUE_FULL_RETRY_AFTER_SECONDS = 5;
 
 interface UploadInput {
   clientId: string;
@@ -79,12 +89,22 @@ export function livePhotosRouter(ctx: GatewayContext): Router {
 
     // Back-pressure: refuse new work rather than let the backlog grow without bound.
     const waiting = await guard('redis', config.BACKING_TIMEOUT_MS, () => faces.getWaitingCount());
-    if (waiting > config.QUEUE_MAX_WAITING) throw errors.unavailable('inspection queue full');
+    if (waiting > config.QUEUE_MAX_WAITING) {
+      throw new ApiError(
+        ErrorCode.SERVICE_UNAVAILABLE,
+        'A backing service is unavailable (inspection queue full), please retry',
+        undefined,
+        { headers: { 'Retry-After': String(QUEUE_FULL_RETRY_AFTER_SECONDS) } },
+      );
+    }
 
     const photoId = new Types.ObjectId();
     const id = photoId.toHexString();
     const objectKey = `${accountId}/${id}`;
+    setSpanAttributes({ 'selfie.photo_id': id });
     const { image } = input;
+    // Decided once, here: a setting changed later does not change the stages this photo waits for.
+    const performRepeatFace = config.REPEAT_FACE_ENABLED && res.locals.repeatFace === true;
 
     // Bytes first, then the record, then the job; each failure undoes the steps before it.
     try {
@@ -104,6 +124,7 @@ export function livePhotosRouter(ctx: GatewayContext): Router {
         size: image.bytes.length,
         sha256: image.sha256,
         performLivenessCheck: input.performLivenessCheck,
+        ...(performRepeatFace ? { performRepeatFace } : {}),
       });
     } catch (err) {
       await undo(`delete record ${id}`, () => repos.livePhotos.deleteById(photoId), res);
@@ -114,7 +135,8 @@ export function livePhotosRouter(ctx: GatewayContext): Router {
       await guard('redis', config.BACKING_TIMEOUT_MS, () =>
         faces.add(
           QUEUES.faces.job,
-          { photoId: id, accountId, objectKey, performLivenessCheck: input.performLivenessCheck },
+          // The request's span context goes with the job: the photo's stages, finalize and webhooks join its trace.
+          withTrace({ photoId: id, accountId, objectKey, performLivenessCheck: input.performLivenessCheck }),
           // Attempts and back-off are the queue's defaults (the catalogue, with config).
           { jobId: jobId(id, 'faces') },
         ),
@@ -187,6 +209,8 @@ export function livePhotosRouter(ctx: GatewayContext): Router {
     const doc = await findPhoto(accountId, req.params.id);
     if (!doc.redacted) {
       await store.remove(doc.objectKey);
+      // The face embedding (a biometric template) goes with the bytes; the record keeps only the verdicts.
+      await repos.faceEmbeddings.deleteForPhotos([doc._id]);
       const updated = await repos.livePhotos.markRedacted(accountId, req.params.id);
       if (updated) {
         ctx.emit({
@@ -203,9 +227,10 @@ export function livePhotosRouter(ctx: GatewayContext): Router {
   router.delete('/:id', async (req, res) => {
     const accountId = res.locals.accountId;
     const doc = await findPhoto(accountId, req.params.id);
-    // Bytes first: if the record delete then fails, a retried DELETE finishes the job (remove is idempotent).
-    await store.remove(doc.objectKey);
-    if (await repos.livePhotos.delete(accountId, req.params.id)) {
+    // Bytes first, the record last (with the events about the photo, their deliveries and every job in between):
+    // if a step fails, a retried DELETE finishes the job.
+    const erased = await gatewayEraser(ctx).erasePhotos([doc]);
+    if (erased.photos === 1) {
       ctx.emit({
         accountId,
         type: 'livePhoto.deleted',

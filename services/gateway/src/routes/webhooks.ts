@@ -28,11 +28,9 @@ export function webhooksRouter(ctx: GatewayContext): Router {
   router.post('/', async (req, res) => {
     const accountId = res.locals.accountId;
     const input = parseBody(ZWebhookCreate, req.body);
-    // Count-then-insert can overshoot by a few under concurrent creates; the limit is a guard rail, not a quota.
-    if ((await repos.webhooks.countForAccount(accountId)) >= WEBHOOKS_PER_ACCOUNT) {
-      throw errors.invalid(`An account can have at most ${WEBHOOKS_PER_ACCOUNT} webhooks`);
-    }
-    const doc = await repos.webhooks.create(accountId, input);
+    // Each webhook takes one of the account's slots (unique per account), so concurrent creates cannot overshoot.
+    const doc = await repos.webhooks.createWithinLimit(accountId, input, WEBHOOKS_PER_ACCOUNT);
+    if (!doc) throw errors.invalid(`An account can have at most ${WEBHOOKS_PER_ACCOUNT} webhooks`);
     res.status(200).json(toWebhook(doc, true));
   });
 
