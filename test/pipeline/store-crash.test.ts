@@ -17,7 +17,7 @@ import { type PrivateServer, privateStore } from './support.js';
 
 // The store is SIGKILLed in the middle of a burst of uploads and started again on the same data. Every upload that
 // was answered 200 must still be there afterwards and complete; the others were refused (503), never half-accepted.
-describe('store killed during a burst of uploads', { timeout: 180_000 }, () => {
+describe('store killed during a burst of uploads', { timeout: 300_000 }, () => {
   let server: PrivateServer | undefined;
   let app: AllInOneHandle | undefined;
 
@@ -57,14 +57,20 @@ describe('store killed during a burst of uploads', { timeout: 180_000 }, () => {
       }
     };
     const burst = [uploader(), uploader(), uploader(), uploader()];
-    await waitFor('uploads before the kill', async () => accepted.length >= 8, 60_000, 50);
-    const beforeKill = accepted.length;
-    await server.kill();
-    await sleep(1500);
-    await server.start();
-    await waitFor('uploads after the restart', async () => accepted.length >= beforeKill + 8, 60_000, 100);
-    stop = true;
-    await Promise.all(burst);
+    try {
+      await waitFor('uploads before the kill', async () => accepted.length >= 8, 60_000, 50);
+      const beforeKill = accepted.length;
+      await server.kill();
+      await sleep(1500);
+      await server.start();
+      await waitFor('uploads after the restart', async () => accepted.length >= beforeKill + 8, 90_000, 100);
+    } finally {
+      // The uploaders stop whatever happened, so none outlives the test.
+      stop = true;
+    }
+    const ended = await Promise.allSettled(burst);
+    const failed = ended.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
 
     expect(refused).toBeGreaterThan(0);
     for (const id of accepted) {

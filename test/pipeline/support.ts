@@ -206,7 +206,8 @@ function privateServer(
       runningServers.add(started);
       started.once('exit', () => runningServers.delete(started));
       child = started;
-      await waitFor(`${name} on port ${port}`, portOpen, 20_000, 100);
+      // Generous: a JVM (the store) starting on a loaded 2-core machine can take tens of seconds.
+      await waitFor(`${name} on port ${port}`, portOpen, 90_000, 100);
     },
     async kill() {
       if (!child || child.exitCode !== null) return;
