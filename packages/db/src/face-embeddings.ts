@@ -2,6 +2,25 @@ import { type Connection, Schema, type Types } from 'mongoose';
 import { modelOn, toObjectId } from './models.js';
 
 /**
+ * Dot product of `q` with the row of `rows` starting at `offset` (the cosine, both being L2-normalised). Four
+ * accumulators: independent additions run in parallel, about twice as fast as one running sum. `q.length` is a
+ * multiple of 4 (the embedding has 128 dimensions).
+ */
+function dotAt(rows: Float32Array, offset: number, q: ArrayLike<number>): number {
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  for (let j = 0; j < q.length; j += 4) {
+    a += (rows[offset + j] as number) * (q[j] as number);
+    b += (rows[offset + j + 1] as number) * (q[j + 1] as number);
+    c += (rows[offset + j + 2] as number) * (q[j + 2] as number);
+    d += (rows[offset + j + 3] as number) * (q[j + 3] as number);
+  }
+  return a + b + c + d;
+}
+
+/**
  * Face embeddings for the repeatFace stage: biometric templates (GDPR art. 9). One per live photo whose account
  * enabled repeat-face search; removed with the photo (API delete, client delete, retention) and on redaction. They
  * are read only by the search below and never leave the store (no API response or event carries them).
@@ -172,17 +191,7 @@ export class FaceEmbeddingRepository {
 
     const flush = () => {
       for (let i = 0, o = 0; i < meta.length; i++, o += dims) {
-        let a = 0;
-        let b = 0;
-        let c = 0;
-        let d = 0;
-        for (let j = 0; j < dims; j += 4) {
-          a += (rows[o + j] as number) * (q[j] as number);
-          b += (rows[o + j + 1] as number) * (q[j + 1] as number);
-          c += (rows[o + j + 2] as number) * (q[j + 2] as number);
-          d += (rows[o + j + 3] as number) * (q[j + 3] as number);
-        }
-        const s = a + b + c + d;
+        const s = dotAt(rows, o, q);
         if (s < query.threshold) continue;
         const row = meta[i] as RawEmbedding;
         if (row.clientId.equals(ownClient)) {
@@ -355,17 +364,7 @@ export class FaceEmbeddingIndex {
     const rows = entry.rows;
     const hits: { row: number; similarity: number }[] = [];
     for (let i = 0, o = 0; i < entry.count; i++, o += dims) {
-      let a = 0;
-      let b = 0;
-      let c = 0;
-      let d = 0;
-      for (let j = 0; j < dims; j += 4) {
-        a += (rows[o + j] as number) * (q[j] as number);
-        b += (rows[o + j + 1] as number) * (q[j + 1] as number);
-        c += (rows[o + j + 2] as number) * (q[j + 2] as number);
-        d += (rows[o + j + 3] as number) * (q[j + 3] as number);
-      }
-      const s = a + b + c + d;
+      const s = dotAt(rows, o, q);
       if (s >= query.threshold) hits.push({ row: i, similarity: s });
     }
     hits.sort((x, y) => y.similarity - x.similarity);
